@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+// Name -> factory registries for the pluggable parts: KV methods, tasks, metrics, model
+// architectures. Each plugin file registers itself with one KVBENCH_REGISTER line at its end; the
+// plugin folders are built as CMake OBJECT libraries so the registrations are never dropped by the
+// linker. Names are a public schema (they appear in run directories and result files): never rename.
+#pragma once
+
+#include "harness/error.h"
+#include "harness/params.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kvbench {
+
+template <class T>
+struct RegistryEntry {
+  std::string name;
+  std::string description;   // one line, shown by `kvbench list`
+  ParamSpecs params;         // parameters with defaults and bounds
+  std::function<std::unique_ptr<T>(const nlohmann::json& resolved_params)> make;
+  nlohmann::json extra;      // kind-specific facts (a task's protocols, a metric's source, ...)
+};
+
+template <class T>
+class Registry {
+ public:
+  static Registry& instance() {
+    static Registry registry;
+    return registry;
+  }
+  void add(RegistryEntry<T> entry) {
+    KVBENCH_ASSERT(entries_.count(entry.name) == 0, "duplicate registration of ", entry.name);
+    std::string name = entry.name;
+    entries_.emplace(std::move(name), std::move(entry));
+  }
+  const RegistryEntry<T>* find(const std::string& name) const {
+    auto it = entries_.find(name);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  // Sorted by name.
+  std::vector<const RegistryEntry<T>*> all() const {
+    std::vector<const RegistryEntry<T>*> out;
+    for (const auto& kv : entries_) out.push_back(&kv.second);
+    return out;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& kv : entries_) out.push_back(kv.first);
+    return out;
+  }
+
+ private:
+  std::map<std::string, RegistryEntry<T>> entries_;
+};
+
+template <class T>
+struct Registrar {
+  explicit Registrar(RegistryEntry<T> entry) { Registry<T>::instance().add(std::move(entry)); }
+};
+
+}  // namespace kvbench
+
+#define KVBENCH_REGISTRY_CONCAT_(a, b) a##b
+#define KVBENCH_REGISTRY_CONCAT(a, b) KVBENCH_REGISTRY_CONCAT_(a, b)
+// KVBENCH_REGISTER(Interface, RegistryEntry<Interface>{...}) at namespace scope of a plugin file.
+#define KVBENCH_REGISTER(Interface, ...)                                          \
+  static ::kvbench::Registrar<Interface> KVBENCH_REGISTRY_CONCAT(kvbench_registrar_, \
+                                                                  __LINE__)(__VA_ARGS__)
