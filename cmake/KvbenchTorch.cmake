@@ -3,6 +3,8 @@
 # scripts/setup.sh). The wheel's TorchConfig needs a CUDA toolkit when the wheel is a CUDA build; on a
 # machine without nvcc we build the same imported target by hand from the wheel's include/ and lib/.
 # Result: the INTERFACE target kvbench_torch.
+# Torch's CUDA config would otherwise add -gencode flags for every architecture it knows.
+set(TORCH_CUDA_ARCH_LIST "9.0" CACHE STRING "CUDA architectures for LibTorch's CUDA flags (H100/H200)")
 find_package(Torch QUIET)
 add_library(kvbench_torch INTERFACE)
 if(Torch_FOUND)

@@ -49,6 +49,7 @@ class Task {
 };
 
 // RegistryEntry<Task>::extra holds {"protocols": [...], "default_protocol": "..."}.
+KVBENCH_REGISTRY_KIND(Task, "task");
 using TaskRegistry = Registry<Task>;
 
 }  // namespace kvbench

@@ -48,6 +48,7 @@ struct EngineFactory {
   virtual ~EngineFactory() = default;
   virtual std::unique_ptr<Engine> create(const nlohmann::json& run_config) const = 0;
 };
+KVBENCH_REGISTRY_KIND(EngineFactory, "engine");
 using EngineRegistry = Registry<EngineFactory>;
 
 }  // namespace kvbench

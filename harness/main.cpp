@@ -1,4 +1,229 @@
 // SPDX-License-Identifier: Apache-2.0
-// kvbench CLI entry point (placeholder until the CLI lands in this change).
+// kvbench command line: run, validate, list. Errors are one line on stderr ("kvbench: error: ...");
+// exit code 2 for usage/config/input errors, 1 for run failures, 130 when interrupted.
+#include "harness/engine.h"
+#include "harness/error.h"
+#include "harness/registry.h"
+#include "harness/run_config.h"
+#include "harness/run_store.h"
+#include "harness/runner.h"
+#include "reports/results_table.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
 #include <cstdio>
-int main() { return 0; }
+#include <iostream>
+
+namespace kvbench {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop.store(true); }
+
+struct CommonRunArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  int limit = 0;
+  std::string out;
+};
+
+void add_common(CLI::App* cmd, CommonRunArgs& args) {
+  cmd->add_option("config", args.config, "YAML or JSON config (may contain a sweep)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--set", args.overrides, "override a key: key.path=value (repeatable)");
+  cmd->add_option("--limit", args.limit, "run only the first N samples of each run")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--out", args.out, "root of the run directories (overrides output.dir)");
+}
+
+std::vector<RunConfig> load(const CommonRunArgs& args) {
+  std::vector<std::string> overrides = args.overrides;
+  if (args.limit > 0) overrides.push_back("task.limit=" + std::to_string(args.limit));
+  if (!args.out.empty()) overrides.push_back("output.dir=" + args.out);
+  return load_runs(args.config, overrides);
+}
+
+std::string params_text(const ParamSpecs& specs) {
+  std::string out;
+  for (const auto& p : specs)
+    out += (out.empty() ? "" : ", ") + p.name + "=" + p.default_value.dump();
+  return out.empty() ? "(no parameters)" : out;
+}
+
+int cmd_list(const std::string& kind, bool as_json) {
+  static const std::map<std::string, std::string> kinds = {{"methods", "method"},
+                                                           {"tasks", "task"},
+                                                           {"metrics", "metric"},
+                                                           {"architectures", "architecture"}};
+  const std::string& key = kinds.at(kind);
+  const auto& entries = catalog()[key];
+  if (as_json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& [name, e] : entries) {
+      nlohmann::json params = nlohmann::json::array();
+      for (const auto& p : e.params)
+        params.push_back({{"name", p.name}, {"type", param_type_name(p.type)},
+                          {"default", p.default_value}, {"help", p.help}});
+      out.push_back({{"name", name}, {"description", e.description}, {"params", params},
+                     {"extra", e.extra}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  if (entries.empty()) {
+    std::cout << "(no " << kind << " in this build)\n";
+    return 0;
+  }
+  for (const auto& [name, e] : entries) {
+    std::cout << name << "  -  " << e.description << "\n";
+    if (!e.params.empty()) std::cout << "    defaults: " << params_text(e.params) << "\n";
+    if (e.extra.contains("protocols"))
+      std::cout << "    protocols: " << e.extra["protocols"].dump() << " (default "
+                << e.extra.value("default_protocol", "") << ")\n";
+  }
+  return 0;
+}
+
+int cmd_validate(const CommonRunArgs& args, bool as_json) {
+  std::vector<RunConfig> runs = load(args);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& run : runs) {
+    RunPlan plan = plan_run(run);
+    std::string model_path = run.resolved["model"]["path"].is_string()
+                                 ? run.resolved["model"]["path"].get<std::string>()
+                                 : "";
+    if (as_json) {
+      out.push_back({{"dir", plan.dir.string()}, {"axes", run.axes}, {"config", run.resolved},
+                     {"dataset_sha256", plan.dataset_sha256}});
+    } else {
+      std::cout << plan.dir.string() << (run.axes.empty() ? "" : "  " + run.axes.dump()) << "\n";
+      if (model_path.empty())
+        std::cout << "    warning: model.path is not set; `kvbench run` needs it\n";
+      else if (!std::filesystem::is_directory(model_path))
+        std::cout << "    warning: model.path " << model_path << " is not a directory (yet)\n";
+    }
+  }
+  if (as_json)
+    std::cout << out.dump(2) << "\n";
+  else
+    std::cout << runs.size() << (runs.size() == 1 ? " run" : " runs") << "\n";
+  return 0;
+}
+
+int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
+  std::vector<RunConfig> runs = load(args);
+  std::vector<RunPlan> plans;
+  for (const auto& run : runs) {
+    plans.push_back(plan_run(run));
+    KVBENCH_CHECK_CONFIG(plans.back().run.resolved["model"]["path"].is_string(),
+                         "model.path: required to run (", args.config, ")");
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  const auto* factory = EngineRegistry::instance().find("hf");
+  KVBENCH_CHECK(factory != nullptr, "this kvbench build has no model engine");
+  std::vector<nlohmann::json> results;
+  std::unique_ptr<Engine> engine;
+  std::string engine_key;
+  bool failed = false;
+  for (auto& plan : plans) {
+    if (g_stop.load()) break;
+    RunOptions options;
+    options.retry_errors = retry_errors;
+    options.stop = &g_stop;
+    options.progress = !no_progress;
+    try {
+      // Consecutive runs with the same model and method share one engine (one model load).
+      nlohmann::json key = {{"model", plan.run.resolved["model"]}, {"method", plan.run.resolved["method"]}};
+      if (!engine || key.dump() != engine_key) {
+        engine.reset();
+        engine = factory->make(nlohmann::json::object())->create(plan.run.resolved);
+        engine_key = key.dump();
+      }
+      RunOutcome outcome = execute_run(plan, *engine, options);
+      nlohmann::json r = outcome.metrics;
+      r["status"] = outcome.status;
+      r["dir"] = outcome.dir.string();
+      results.push_back(r);
+      std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
+                << " run, " << outcome.skipped << " already recorded)\n";
+    } catch (const Error& e) {
+      if (e.exit_code() == 2) throw;
+      failed = true;
+      std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << e.what() << "\n";
+      if (std::filesystem::is_directory(plan.dir))
+        write_file_atomic(plan.dir / "run.json",
+                          nlohmann::json({{"status", "failed"}, {"error", e.what()}}).dump(2) + "\n");
+    }
+  }
+  if (!results.empty()) std::cout << format_results_table(results);
+  if (g_stop.load()) {
+    std::cerr << "kvbench: interrupted; re-run the same command to resume\n";
+    return 130;
+  }
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace kvbench
+
+int main(int argc, char** argv) {
+  using namespace kvbench;
+  CLI::App app{"kvbench: evaluate KV-cache compression and offloading methods on long-context tasks"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", KVBENCH_VERSION);
+
+  CommonRunArgs run_args;
+  bool retry_errors = false, no_progress = false;
+  CLI::App* run = app.add_subcommand("run", "Run one config or a whole sweep (resumes where it stopped)");
+  add_common(run, run_args);
+  run->add_flag("--retry-errors", retry_errors, "run again the samples recorded with an error");
+  run->add_flag("--no-progress", no_progress, "no progress bar or progress log lines");
+  run->footer(
+      "Examples:\n"
+      "  kvbench run configs/demo.yaml\n"
+      "  kvbench run configs/sweeps/methods_niah.yaml --limit 5 --out /tmp/runs\n"
+      "  kvbench run configs/smoke.yaml --set method.name=full --set generation.max_new_tokens=16\n"
+      "Re-running the same command skips the samples already recorded in each run directory.");
+
+  CommonRunArgs validate_args;
+  bool validate_json = false;
+  CLI::App* validate = app.add_subcommand("validate", "Expand and validate a config or sweep; run nothing");
+  add_common(validate, validate_args);
+  validate->add_flag("--json", validate_json, "print the resolved runs as JSON");
+  validate->footer(
+      "Examples:\n"
+      "  kvbench validate configs/sweeps/methods_niah.yaml\n"
+      "  kvbench validate configs/smoke.yaml --set task.limit=3 --json");
+
+  std::string list_kind;
+  bool list_json = false;
+  CLI::App* list = app.add_subcommand("list", "List what this build implements");
+  list->add_option("kind", list_kind, "methods | tasks | metrics | architectures")
+      ->required()
+      ->check(CLI::IsMember({"methods", "tasks", "metrics", "architectures"}));
+  list->add_flag("--json", list_json, "machine-readable output");
+  list->footer("Examples:\n  kvbench list methods\n  kvbench list tasks --json");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (*run) return cmd_run(run_args, retry_errors, no_progress);
+    if (*validate) return cmd_validate(validate_args, validate_json);
+    if (*list) return cmd_list(list_kind, list_json);
+  } catch (const Error& e) {
+    std::cerr << "kvbench: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "kvbench: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -17,6 +17,28 @@
 
 namespace kvbench {
 
+// What kind of component a registry holds ("method", "task", "metric", "architecture", "engine").
+// Interface headers declare it with KVBENCH_REGISTRY_KIND; registries without one stay out of the
+// catalog below.
+template <class T>
+struct RegistryKind {
+  static constexpr const char* value = nullptr;
+};
+
+// Type-erased view of every registered component, for code that must not depend on the component
+// interfaces (config validation, `kvbench list`): kind -> name -> entry.
+struct CatalogEntry {
+  std::string kind;
+  std::string name;
+  std::string description;
+  ParamSpecs params;
+  nlohmann::json extra;
+};
+inline std::map<std::string, std::map<std::string, CatalogEntry>>& catalog() {
+  static std::map<std::string, std::map<std::string, CatalogEntry>> entries;
+  return entries;
+}
+
 template <class T>
 struct RegistryEntry {
   std::string name;
@@ -35,6 +57,10 @@ class Registry {
   }
   void add(RegistryEntry<T> entry) {
     KVBENCH_ASSERT(entries_.count(entry.name) == 0, "duplicate registration of ", entry.name);
+    if (RegistryKind<T>::value != nullptr) {
+      catalog()[RegistryKind<T>::value][entry.name] =
+          CatalogEntry{RegistryKind<T>::value, entry.name, entry.description, entry.params, entry.extra};
+    }
     std::string name = entry.name;
     entries_.emplace(std::move(name), std::move(entry));
   }
@@ -64,6 +90,13 @@ struct Registrar {
 };
 
 }  // namespace kvbench
+
+// KVBENCH_REGISTRY_KIND(Interface, "method") at namespace scope kvbench, after the interface.
+#define KVBENCH_REGISTRY_KIND(Interface, kind_name) \
+  template <>                                       \
+  struct RegistryKind<Interface> {                  \
+    static constexpr const char* value = kind_name; \
+  }
 
 #define KVBENCH_REGISTRY_CONCAT_(a, b) a##b
 #define KVBENCH_REGISTRY_CONCAT(a, b) KVBENCH_REGISTRY_CONCAT_(a, b)

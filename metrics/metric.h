@@ -23,6 +23,7 @@ class Metric {
                        const nlohmann::json& sample_metadata) const = 0;
 };
 
+KVBENCH_REGISTRY_KIND(Metric, "metric");
 using MetricRegistry = Registry<Metric>;
 
 }  // namespace kvbench
