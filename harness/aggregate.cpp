@@ -57,7 +57,8 @@ json aggregate_samples(const std::vector<std::string>& selected_ids,
     if (row.contains("metadata") && row["metadata"].contains("bucket"))
       bucket = row["metadata"]["bucket"].is_string() ? row["metadata"]["bucket"].get<std::string>()
                                                      : row["metadata"]["bucket"].dump();
-    for (const auto& [name, v] : row.value("scores", json::object()).items()) {
+    const json row_scores = row.value("scores", json::object());
+    for (const auto& [name, v] : row_scores.items()) {
       scores[name].push_back(v.get<double>());
       if (!bucket.empty()) buckets[bucket][name].push_back(v.get<double>());
     }

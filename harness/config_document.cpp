@@ -67,8 +67,10 @@ void convert(const YAML::Node& node, const std::string& source, const std::strin
         std::string where = mark_text(source, key.Mark());
         KVBENCH_CHECK_CONFIG(key.IsScalar(), where, ": mapping keys must be plain strings");
         const std::string& name = key.Scalar();
-        KVBENCH_CHECK_CONFIG(!name.empty() && name.find('.') == std::string::npos, where,
-                             ": invalid key '", name, "' (keys may not be empty or contain '.')");
+        // Sweep axes are named by key paths, so only they may contain '.'.
+        bool axis_key = path == "sweep.grid" || path == "sweep.zip";
+        KVBENCH_CHECK_CONFIG(!name.empty() && (axis_key || name.find('.') == std::string::npos),
+                             where, ": invalid key '", name, "' (keys may not be empty or contain '.')");
         std::string key_path = path.empty() ? name : path + "." + name;
         KVBENCH_CHECK_CONFIG(!out.contains(name), where, ": duplicate key '", key_path,
                              "' (first written at ", origin[key_path], ")");

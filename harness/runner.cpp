@@ -9,6 +9,7 @@
 #include "metrics/metric.h"
 
 #include <chrono>
+#include <optional>
 #include <set>
 
 namespace kvbench {
@@ -117,7 +118,8 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
                      {"recorded", already}};
   store.write_json("run.json", run_status);
 
-  Progress progress(plan.label, samples.size(), already);
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace(plan.label, samples.size(), already);
   bool interrupted = false;
   for (const auto& sample : samples) {
     if (store.has_sample(sample.id)) continue;
@@ -129,7 +131,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
     auto start = std::chrono::steady_clock::now();
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);
-      if (options.progress) progress.start_sample(-1);
+      if (progress) progress->start_sample(-1);
       SampleResult result = engine.run(sample, generation);
       Scores scores;
       for (const auto& metric : metrics) {
@@ -154,9 +156,9 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     store.append_sample(row);
     ++outcome.ran;
-    if (options.progress) progress.finish_sample(!row["error"].is_null());
+    if (progress) progress->finish_sample(!row["error"].is_null());
   }
-  if (options.progress) progress.finish();
+  if (progress) progress->finish();
 
   outcome.metrics = aggregate_samples(selected_ids, store.rows());
   outcome.metrics["run"] = {{"hash", plan.hash}, {"label", plan.label},

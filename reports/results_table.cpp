@@ -10,9 +10,10 @@ namespace kvbench {
 
 std::string format_results_table(const std::vector<nlohmann::json>& runs) {
   std::set<std::string> score_names;
-  for (const auto& r : runs)
-    for (const auto& [name, unused] : r.value("scores", nlohmann::json::object()).items())
-      score_names.insert(name);
+  for (const auto& r : runs) {
+    const nlohmann::json scores = r.value("scores", nlohmann::json::object());
+    for (const auto& [name, unused] : scores.items()) score_names.insert(name);
+  }
   std::vector<std::string> header = {"task", "protocol", "model", "method", "budget", "n"};
   header.insert(header.end(), score_names.begin(), score_names.end());
   header.push_back("status");
