@@ -86,7 +86,16 @@ class Registry {
 
 template <class T>
 struct Registrar {
-  explicit Registrar(RegistryEntry<T> entry) { Registry<T>::instance().add(std::move(entry)); }
+  // `source_file` (__FILE__ of the registering plugin) is kept in extra["source_file"], relative to
+  // the source tree, so a test can check that every component has its test and config files.
+  Registrar(const char* source_file, RegistryEntry<T> entry) {
+    std::string file = source_file;
+    const std::string root = KVBENCH_SOURCE_DIR "/";
+    if (file.rfind(root, 0) == 0) file = file.substr(root.size());
+    if (!entry.extra.is_object()) entry.extra = nlohmann::json::object();
+    entry.extra["source_file"] = file;
+    Registry<T>::instance().add(std::move(entry));
+  }
 };
 
 }  // namespace kvbench
@@ -103,4 +112,4 @@ struct Registrar {
 // KVBENCH_REGISTER(Interface, RegistryEntry<Interface>{...}) at namespace scope of a plugin file.
 #define KVBENCH_REGISTER(Interface, ...)                                          \
   static ::kvbench::Registrar<Interface> KVBENCH_REGISTRY_CONCAT(kvbench_registrar_, \
-                                                                  __LINE__)(__VA_ARGS__)
+                                                                  __LINE__)(__FILE__, __VA_ARGS__)
