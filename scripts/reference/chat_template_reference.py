@@ -89,3 +89,34 @@ def cmd_chat(args):
                                     "extra": extra, "rendered": rendered, "input_ids": ids})
     with open(args.out, "w") as f:
         json.dump(results, f, ensure_ascii=False, indent=0)
+
+
+def cmd_truncation(args):
+    """LongBench pred.py middle truncation with transformers (AutoTokenizer on the model folder)."""
+    import gzip
+    from transformers import AutoTokenizer
+    t = os.path.join(args.data_dir, "tokenizers")
+    prompts = []
+    for name in ("multi_news", "multifieldqa_zh"):
+        with gzip.open(os.path.join(args.data_dir, "longbench/data", name + ".jsonl.gz"), "rt") as f:
+            for i, line in enumerate(f):
+                if i >= 3:
+                    break
+                prompts.append(json.loads(line)["context"])
+    prompts.append("<|im_start|>short prompt with a special token<|eot_id|>")
+    results = []
+    for folder in ("llama3", "llama3-lenml_llama3_1", "qwen3"):
+        tok = AutoTokenizer.from_pretrained(os.path.join(t, folder))
+        for prompt in prompts:
+            for max_length in (15, 500, 1001, 3500):
+                ids = tok(prompt, truncation=False).input_ids
+                if len(ids) > max_length:
+                    half = int(max_length / 2)
+                    out = tok.decode(ids[:half], skip_special_tokens=True) + \
+                        tok.decode(ids[-half:], skip_special_tokens=True)
+                else:
+                    out = prompt
+                results.append({"model_dir": os.path.join(t, folder), "prompt": prompt,
+                                 "max_length": max_length, "tokens": len(ids), "truncated": out})
+    with open(args.out, "w") as f:
+        json.dump(results, f, ensure_ascii=False)

@@ -6,6 +6,7 @@ Subcommands (all deterministic, all offline):
   corpus  build the >= 5 MB parity corpus from ../shared/data (+ generated adversarial strings),
           encode/decode it with the `tokenizers` library and write binary files for the C++ test.
   chat    render chat templates with transformers' apply_chat_template (string and ids).
+  truncation  LongBench's middle truncation (pred.py) with transformers' tokenizer and decode.
   bench   single-threaded encode throughput of `tokenizers` on a corpus file (MB/s).
 
 Binary formats (little endian): corpus.bin = u32 count, then per document u8 valid_utf8, u32
@@ -245,10 +246,16 @@ def main():
     h = sub.add_parser("chat")
     h.add_argument("--data-dir", required=True)
     h.add_argument("--out", required=True)
+    tr = sub.add_parser("truncation")
+    tr.add_argument("--data-dir", required=True)
+    tr.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.cmd == "chat":
         from chat_template_reference import cmd_chat
         cmd_chat(args)
+    elif args.cmd == "truncation":
+        from chat_template_reference import cmd_truncation
+        cmd_truncation(args)
     else:
         {"corpus": cmd_corpus, "bench": cmd_bench}[args.cmd](args)
 
