@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Model loading (config -> architecture -> checked weights) and the shared decoder forward pass.
+#include "harness/model/causal_lm.h"
+
+#include "harness/error.h"
+#include "harness/model/blocks.h"
+#include "harness/model/checkpoint.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
+
+namespace kvbench {
+
+std::unique_ptr<CausalLM> CausalLM::load(const std::string& folder, const LoadOptions& options) {
+  ModelConfig config = load_model_config(folder);
+  const RegistryEntry<Architecture>& entry = find_architecture(config);
+  std::unique_ptr<Architecture> arch = entry.make(nlohmann::json::object());
+  arch->validate(config);
+  Checkpoint checkpoint(folder);
+  c10::InferenceMode guard;
+  ModelWeights weights(config, options.dtype, options.device);
+  for (const WeightSpec& spec : arch->weight_specs(config))
+    weights.set(spec.name, checkpoint.load(spec.name, options.dtype, options.device, spec.shape));
+  if (config.tie_word_embeddings) weights.set("lm_head.weight", weights.get("model.embed_tokens.weight"));
+  arch->prepare(weights);
+  Rope rope(config.rope, config.head_dim, options.device);
+  return std::unique_ptr<CausalLM>(new CausalLM(folder, std::move(weights), std::move(arch), std::move(rope)));
+}
+
+at::Tensor CausalLM::forward(const ForwardInput& input, KVMethod& method) const {
+  c10::InferenceMode guard;
+  const ModelConfig& c = config();
+  const at::Device dev = device();
+  at::Tensor tokens = input.tokens.to(dev);
+  at::Tensor positions = input.positions.to(dev);
+  at::Tensor valid = input.valid.to(dev);
+  const int64_t b = tokens.size(0), t = tokens.size(1);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+
+  at::Tensor x = at::embedding(weights_.get("model.embed_tokens.weight"), tokens);  // [B, T, hidden]
+  auto cos_sin = rope_.cos_sin(positions, dtype());                                   // [B, T, d] each
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    at::Tensor h = rms_norm(x, weights_.layer(l, "input_layernorm.weight"), c.rms_norm_eps);
+    QkvProjection p = arch_->project_qkv(weights_, l, h);
+    AttentionCall call;
+    call.layer = l;
+    call.phase = input.phase;
+    call.last_prefill_chunk = input.last_prefill_chunk;
+    call.slot_offset = input.slot_offset;
+    call.key_pre_rope = p.k.transpose(1, 2);                                  // [B, Hkv, T, d]
+    call.query = Rope::apply(p.q.transpose(1, 2), cos_sin.first, cos_sin.second);
+    call.key = Rope::apply(call.key_pre_rope, cos_sin.first, cos_sin.second);
+    call.value = p.v.transpose(1, 2);
+    call.positions = positions;
+    call.valid = valid;
+    call.batch_has_padding = input.has_padding;
+    call.hidden = h;
+    call.scale = scale;
+    at::Tensor attn = method.attend(call);                                      // [B, Hq, T, d]
+    attn = attn.transpose(1, 2).reshape({b, t, c.num_heads * c.head_dim});
+    const std::string o = ModelWeights::layer_name(l, "self_attn.o_proj.");
+    attn = weights_.contains(o + "bias") ? at::linear(attn, weights_.get(o + "weight"), weights_.get(o + "bias"))
+                                         : at::linear(attn, weights_.get(o + "weight"));
+    x = x + attn;
+    h = rms_norm(x, weights_.layer(l, "post_attention_layernorm.weight"), c.rms_norm_eps);
+    x = x + arch_->mlp(weights_, l, h);
+  }
+  if (!input.all_logits) x = x.narrow(1, t - 1, 1);
+  x = rms_norm(x, weights_.get("model.norm.weight"), c.rms_norm_eps);
+  return at::linear(x, weights_.get("lm_head.weight"));
+}
+
+}  // namespace kvbench

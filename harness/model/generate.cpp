@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// Greedy batched generation loop (left-padded prefill, lockstep decode, stop conditions, timing).
+#include "harness/model/generate.h"
+
+#include "harness/error.h"
+
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <sys/resource.h>
+
+namespace kvbench {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+int64_t peak_rss_bytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
+}
+
+}  // namespace
+
+GenerateResult generate(const CausalLM& model, KVMethod& method,
+                        const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options) {
+  c10::InferenceMode guard;
+  KVBENCH_CHECK_CONFIG(!prompts.empty(), "generate: no prompts");
+  const int64_t batch = static_cast<int64_t>(prompts.size());
+  int64_t max_len = 0;
+  for (const auto& p : prompts) {
+    KVBENCH_CHECK_CONFIG(!p.empty(), "generate: empty prompt");
+    max_len = std::max<int64_t>(max_len, static_cast<int64_t>(p.size()));
+  }
+  const int64_t vocab = model.config().vocab_size;
+  for (const auto& p : prompts)
+    for (int64_t id : p)
+      KVBENCH_CHECK_CONFIG(id >= 0 && id < vocab, "generate: token id ", id, " outside the vocabulary [0, ", vocab, ")");
+
+  // Left-padded prompt slots.
+  std::vector<int64_t> token_buf(batch * max_len, 0), position_buf(batch * max_len, 0);
+  std::vector<uint8_t> valid_buf(batch * max_len, 0);
+  bool has_padding = false;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = static_cast<int64_t>(prompts[b].size());
+    const int64_t pad = max_len - len;
+    has_padding = has_padding || pad > 0;
+    for (int64_t i = 0; i < len; ++i) {
+      token_buf[b * max_len + pad + i] = prompts[b][i];
+      position_buf[b * max_len + pad + i] = i;
+      valid_buf[b * max_len + pad + i] = 1;
+    }
+  }
+  at::Tensor tokens = at::from_blob(token_buf.data(), {batch, max_len}, at::kLong).clone();
+  at::Tensor positions = at::from_blob(position_buf.data(), {batch, max_len}, at::kLong).clone();
+  at::Tensor valid = at::from_blob(valid_buf.data(), {batch, max_len}, at::kByte).to(at::kBool);
+
+  std::vector<int64_t> stops = options.stop_token_ids;
+  std::vector<int64_t> eos = options.stop_on_eos ? model.config().eos_token_ids : std::vector<int64_t>{};
+  GenerateResult result;
+  result.tokens.assign(batch, {});
+  result.finish_reasons.assign(batch, "length");
+  std::vector<bool> done(batch, false);
+  method.reset(model.view(), batch, max_len + options.max_new_tokens);
+  if (options.max_new_tokens <= 0) return result;
+
+  // Records the chosen tokens; returns the next input tokens [B, 1].
+  auto take = [&](const at::Tensor& logits) {
+    at::Tensor last = logits.select(1, logits.size(1) - 1).to(at::kFloat);  // [B, vocab]
+    at::Tensor next = last.argmax(-1).to(at::kCPU);                         // syncs the device
+    if (options.keep_logits) result.step_logits.push_back(last.to(at::kCPU));
+    const int64_t* ids = next.data_ptr<int64_t>();
+    for (int64_t b = 0; b < batch; ++b) {
+      if (done[b]) continue;
+      result.tokens[b].push_back(ids[b]);
+      if (std::find(eos.begin(), eos.end(), ids[b]) != eos.end()) {
+        done[b] = true;
+        result.finish_reasons[b] = "eos";
+      } else if (std::find(stops.begin(), stops.end(), ids[b]) != stops.end()) {
+        done[b] = true;
+        result.finish_reasons[b] = "stop_token";
+      } else if (options.stop_predicate && options.stop_predicate(b, result.tokens[b])) {
+        done[b] = true;
+        result.finish_reasons[b] = "stop";
+      } else if (static_cast<int64_t>(result.tokens[b].size()) >= options.max_new_tokens) {
+        done[b] = true;
+      }
+    }
+    std::vector<int64_t> input(batch);
+    for (int64_t b = 0; b < batch; ++b) input[b] = result.tokens[b].back();
+    return at::from_blob(input.data(), {batch, 1}, at::kLong).clone();
+  };
+
+  // Prefill.
+  auto start = std::chrono::steady_clock::now();
+  const int64_t chunk = options.prefill_chunk > 0 ? options.prefill_chunk : max_len;
+  at::Tensor logits;
+  for (int64_t begin = 0; begin < max_len; begin += chunk) {
+    const int64_t n = std::min(chunk, max_len - begin);
+    ForwardInput in;
+    in.tokens = tokens.narrow(1, begin, n);
+    in.positions = positions.narrow(1, begin, n);
+    in.valid = valid.narrow(1, begin, n);
+    in.has_padding = has_padding;
+    in.slot_offset = begin;
+    in.phase = AttentionPhase::kPrefill;
+    in.last_prefill_chunk = begin + n == max_len;
+    logits = model.forward(in, method);
+  }
+  at::Tensor next = take(logits);
+  result.prefill_ms = ms_since(start);
+
+  // Decode.
+  at::Tensor step_valid = at::ones({batch, 1}, at::kBool);
+  for (int64_t step = 0; !std::all_of(done.begin(), done.end(), [](bool d) { return d; }); ++step) {
+    start = std::chrono::steady_clock::now();
+    ForwardInput in;
+    in.tokens = next;
+    std::vector<int64_t> pos(batch);
+    for (int64_t b = 0; b < batch; ++b) pos[b] = static_cast<int64_t>(prompts[b].size()) + step;
+    in.positions = at::from_blob(pos.data(), {batch, 1}, at::kLong).clone();
+    in.valid = step_valid;
+    in.has_padding = has_padding;
+    in.slot_offset = max_len + step;
+    in.phase = AttentionPhase::kDecode;
+    logits = model.forward(in, method);
+    next = take(logits);
+    result.decode_ms.push_back(ms_since(start));
+  }
+  result.kv = method.memory();
+  result.peak_host_rss_bytes = peak_rss_bytes();
+  return result;
+}
+
+}  // namespace kvbench

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// Greedy generation over a batch of token-id prompts: prefill (whole prompt, or chunks of
+// prefill_chunk slots to bound activation memory), then one token per decode step, with timings and
+// memory. This is the token-level API; the text-level engine (tokenizer, chat template, stop
+// strings) sits on top of it and uses `stop_predicate` for stop strings.
+//
+// Padding scheme (batch of prompts with different lengths): LEFT padding. With Lmax the longest
+// prompt, sequence b (length L_b) occupies slots Lmax-L_b .. Lmax-1 of the prompt; its earlier slots
+// are padding (token 0, position 0, valid=false), never attended to by real tokens. RoPE positions
+// count real tokens only (0 .. L_b-1), so every sequence sees exactly what it would see alone. All
+// sequences then decode in lockstep: decode step i fills slot Lmax+i for every sequence, at position
+// L_b+i. A finished sequence keeps running (fed its last token) until all are done or max_new_tokens
+// is reached; its extra tokens are discarded.
+#pragma once
+
+#include "harness/model/causal_lm.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace kvbench {
+
+struct GenerateOptions {
+  int64_t max_new_tokens = 256;
+  int64_t prefill_chunk = 0;                 // slots per prefill chunk; 0 = whole prompt at once
+  std::vector<int64_t> stop_token_ids;       // in addition to the model's EOS ids
+  bool stop_on_eos = true;                   // stop on config + generation_config EOS ids
+  // Called after every generated token with the sequence index and its tokens so far; returning
+  // true stops that sequence ("stop" finish reason). Used for stop strings.
+  std::function<bool(int64_t sequence, const std::vector<int64_t>& generated)> stop_predicate;
+  bool keep_logits = false;                  // record each step's next-token logits (tests)
+};
+
+struct GenerateResult {
+  // Generated ids per sequence, the stopping token (EOS / stop id) included when there was one.
+  std::vector<std::vector<int64_t>> tokens;
+  std::vector<std::string> finish_reasons;   // "eos", "stop_token", "stop", "length"
+  double prefill_ms = 0;                     // prompt forward + first token (time to first token)
+  std::vector<double> decode_ms;             // one entry per decode step
+  KVMemory kv;                               // the method's accounting at the end
+  int64_t peak_host_rss_bytes = 0;           // process peak RSS (getrusage) after the run
+  // keep_logits: logits [B, vocab] (fp32, CPU) that chose token i, for i = 0 .. steps-1.
+  std::vector<at::Tensor> step_logits;
+};
+
+GenerateResult generate(const CausalLM& model, KVMethod& method,
+                        const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options);
+
+}  // namespace kvbench

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// KVMethod: the attention hook every KV-cache method implements. The model calls it once per layer
+// per forward (prefill chunk or decode step) with everything a method may need; the method owns its
+// KV storage (device or host), decides which keys/values the new queries attend to, computes the
+// attention output and accounts for its memory. The model code has no method-specific branches.
+#pragma once
+
+#include "harness/model/model_config.h"
+#include "harness/model/rope.h"
+#include "harness/model/weights.h"
+#include "harness/registry.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+
+namespace kvbench {
+
+enum class AttentionPhase { kPrefill, kDecode };
+
+// Read-only access to the whole model, valid from reset() until the next reset().
+// - weights: every layer's tensors by Hugging Face name (e.g. InfiniGen reads layer l+1's q_proj,
+//   ModelWeights::layer(l + 1, "self_attn.q_proj.weight"), to speculate one layer ahead);
+// - rope: rotate any keys at any positions (ShadowKV / YAKV re-apply RoPE to gathered pre-RoPE keys
+//   at their original positions: rope->apply(k_pre [B,H,n,d], positions [B,n])).
+struct ModelView {
+  const ModelConfig* config = nullptr;
+  const ModelWeights* weights = nullptr;
+  const Rope* rope = nullptr;
+};
+
+// One layer's attention request for T new tokens of B sequences. Shapes: B batch, T new tokens,
+// Hq / Hkv query / KV heads, d head_dim. Tensors are on the compute device in the compute dtype
+// (positions/valid: int64/bool). Batches are left-padded (see harness/model/generate.h): slot s of
+// every sequence is filled at the same step; pad slots have valid=false and position 0 and must
+// never be attended to by real tokens.
+struct AttentionCall {
+  int64_t layer = 0;
+  AttentionPhase phase = AttentionPhase::kPrefill;
+  // Prefill: true on the chunk that ends the prompt (whole-prompt prefill: always true). Methods
+  // that compress or summarize the prompt (SVD, landmarks, page digests, eviction) do it here.
+  bool last_prefill_chunk = true;
+  int64_t slot_offset = 0;   // cache slot of the first new token (tokens already seen per sequence,
+                             // padding included)
+  at::Tensor query;          // [B, Hq, T, d] after q-norm (if any) and RoPE
+  at::Tensor key_pre_rope;   // [B, Hkv, T, d] after k-norm (if any), before RoPE
+  at::Tensor key;            // [B, Hkv, T, d] after RoPE
+  at::Tensor value;          // [B, Hkv, T, d]
+  at::Tensor positions;      // [B, T] int64 RoPE positions of the new tokens (pad slots: 0)
+  at::Tensor valid;          // [B, T] bool, false on left-padding slots
+  bool batch_has_padding = false;  // any slot of this batch is padding (else `valid` is all true)
+  at::Tensor hidden;         // [B, T, hidden] this layer's normalized input (input_layernorm output)
+  double scale = 1.0;        // softmax scale, 1/sqrt(d)
+};
+
+// Memory and work accounting of a method (totals over all layers).
+struct KVMemory {
+  int64_t device_bytes = 0;        // resident on the compute device (KV, metadata; allocated)
+  int64_t host_bytes = 0;          // resident in host RAM (offloaded KV)
+  int64_t peak_device_bytes = 0;   // peak of device_bytes since reset()
+  double tokens_attended = 0;      // last decode step: KV rows attended per layer, KV head and
+                                   // sequence (mean); after prefill: the prompt tokens' mean
+  int64_t host_to_device_bytes = 0;  // bytes moved host->device since reset()
+};
+
+class KVMethod {
+ public:
+  virtual ~KVMethod() = default;
+  // Start a new batch: drop every stored KV. `max_tokens` is the slot capacity the run will need
+  // (padded prompt + max new tokens): a hint for pre-allocation, not a limit.
+  virtual void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) = 0;
+  // Store what the method keeps of call.key/value and return the attention output of the new
+  // queries, [B, Hq, T, d] in the query's dtype. Prefill chunks of one batch come in order
+  // (slot_offset increasing), each for layers 0..L-1; then one decode call per layer per step.
+  virtual at::Tensor attend(const AttentionCall& call) = 0;
+  virtual KVMemory memory() const = 0;
+  // Method-specific counters for the run record (selection hit rate, evictions, ...).
+  virtual nlohmann::json stats() const { return nlohmann::json::object(); }
+};
+
+// Factories receive the parameters resolved against the entry's ParamSpecs.
+using KVMethodRegistry = Registry<KVMethod>;
+
+}  // namespace kvbench
