@@ -80,6 +80,7 @@ class KVMethod {
 };
 
 // Factories receive the parameters resolved against the entry's ParamSpecs.
+KVBENCH_REGISTRY_KIND(KVMethod, "method");
 using KVMethodRegistry = Registry<KVMethod>;
 
 }  // namespace kvbench

@@ -38,6 +38,7 @@ class Architecture {
   virtual at::Tensor mlp(const ModelWeights& weights, int64_t layer, const at::Tensor& x) const = 0;
 };
 
+KVBENCH_REGISTRY_KIND(Architecture, "architecture");
 using ArchitectureRegistry = Registry<Architecture>;
 
 // The architecture registry with every built-in architecture linked in. The architecture files live

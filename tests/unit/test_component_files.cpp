@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every registered method, task and metric comes with its test and its config file:
-//   method  N (methods/N.cpp)  -> tests/methods/test_N.cpp,   configs/methods/N.yaml
+//   method  N (methods/*.cpp)  -> tests/methods/test_N.cpp,   configs/methods/N.yaml
 //   task    T (datasets/F.cpp) -> tests/datasets/test_F.cpp,  configs/tasks/T.yaml
 //   metric  M (metrics/F.cpp)  -> tests/metrics/test_F.cpp,   configs/metrics/F.yaml
 // and every method's config file holds exactly its registered defaults.
@@ -26,17 +26,18 @@ TEST(ComponentFiles, EveryComponentHasItsTestAndConfig) {
     const char* kind;
     const char* test_dir;
     const char* config_dir;
+    bool test_by_name;    // tests/<dir>/test_<name>.cpp (else test_<source stem>.cpp)
     bool config_by_name;  // configs/<dir>/<name>.yaml (else <source stem>.yaml)
   };
-  const Rule rules[] = {{"method", "tests/methods", "configs/methods", true},
-                        {"task", "tests/datasets", "configs/tasks", true},
-                        {"metric", "tests/metrics", "configs/metrics", false}};
+  const Rule rules[] = {{"method", "tests/methods", "configs/methods", true, true},
+                        {"task", "tests/datasets", "configs/tasks", false, true},
+                        {"metric", "tests/metrics", "configs/metrics", false, false}};
   size_t checked = 0;
   for (const auto& rule : rules) {
     for (const auto& [name, entry] : catalog()[rule.kind]) {
       ASSERT_TRUE(entry.extra.contains("source_file")) << rule.kind << " " << name;
       std::string stem = stem_of(entry);
-      auto test = source_dir() / rule.test_dir / ("test_" + stem + ".cpp");
+      auto test = source_dir() / rule.test_dir / ("test_" + (rule.test_by_name ? name : stem) + ".cpp");
       auto config = source_dir() / rule.config_dir / ((rule.config_by_name ? name : stem) + ".yaml");
       EXPECT_TRUE(std::filesystem::exists(test)) << rule.kind << " '" << name << "' has no test " << test;
       EXPECT_TRUE(std::filesystem::exists(config))
