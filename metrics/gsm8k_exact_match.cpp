@@ -3,6 +3,8 @@
 // "strict-match" and "flexible-extract" (RegexFilter: findall, group_select, first non-empty group
 // of a tuple, strip, "[invalid]" fallback; then take_first), scored by exact_match_hf_evaluate
 // (regexes_to_ignore removed from both sides, numpy lower, string equality). Scores 0..1.
+#include "metrics/gsm8k_exact_match.h"
+
 #include "harness/error.h"
 #include "metrics/metric.h"
 #include "metrics/normalize.h"
@@ -12,10 +14,8 @@
 #include <memory>
 
 namespace kvbench {
-namespace {
 
-// lm_eval/filters/extraction.py RegexFilter.apply for one response.
-std::string regex_filter(const PyRegex& regex, int group_select, const std::string& fallback,
+std::string lmeval_regex_filter(const PyRegex& regex, int group_select, const std::string& fallback,
                          const std::string& response) {
   std::vector<std::vector<std::string>> found = regex.findall(response);
   if (found.empty()) return fallback;
@@ -40,6 +40,8 @@ std::string regex_filter(const PyRegex& regex, int group_select, const std::stri
   }
   return py_strip_utf8(picked);
 }
+
+namespace {
 
 std::u32string rstrip_nul(std::u32string text) {
   while (!text.empty() && text.back() == U'\0') text.pop_back();
@@ -67,9 +69,9 @@ class Gsm8kExactMatch : public Metric {
                         " (the doc_to_target string), got ", references.size());
     const std::string& target = references[0];
     return {{"exact_match,strict-match",
-             exact_match(regex_filter(strict_, strict_group_, fallback_, prediction), target)},
+             exact_match(lmeval_regex_filter(strict_, strict_group_, fallback_, prediction), target)},
             {"exact_match,flexible-extract",
-             exact_match(regex_filter(flexible_, flexible_group_, fallback_, prediction), target)}};
+             exact_match(lmeval_regex_filter(flexible_, flexible_group_, fallback_, prediction), target)}};
   }
 
  private:
