@@ -43,11 +43,12 @@ else
   [ -x "$venv/bin/python" ] || { log "creating venv $venv"; mkdir -p "$cache"; python3 -m venv "$venv"; }
   py="$venv/bin/python"
   stamp="$venv/.kvbench-requirements.sha256"
-  want="$(sha256sum "$repo/scripts/requirements.txt" | cut -d' ' -f1)"
+  want="$(cat "$repo/scripts/requirements.txt" "$repo/scripts/requirements-nodeps.txt" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements into $venv (first time: a few minutes)"
     "$py" -m pip install -q --upgrade pip
     "$py" -m pip install -q -r "$repo/scripts/requirements.txt"
+    "$py" -m pip install -q --no-deps -r "$repo/scripts/requirements-nodeps.txt"
     echo "$want" > "$stamp"
   fi
 fi
