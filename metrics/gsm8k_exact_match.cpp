@@ -48,6 +48,52 @@ std::u32string rstrip_nul(std::u32string text) {
   return text;
 }
 
+// lm_eval.api.metrics.exact_match_hf_evaluate for one (prediction, reference) pair. Each step goes
+// through a one-element numpy unicode array: its width is the length of the string that built it
+// (trailing NULs included) and reading an element drops trailing NULs. np.char.lower keeps that
+// width, so a lowercase mapping that lengthens the string (U+0130) is cut to it.
+std::u32string lmeval_prepare(const std::string& text,
+                              const std::vector<std::unique_ptr<PyRegex>>& regexes_to_ignore,
+                              bool ignore_case, bool ignore_punctuation, bool ignore_numbers) {
+  std::u32string value = utf8_to_u32(sanitize_utf8(text));
+  size_t width = value.size();
+  for (const auto& regex : regexes_to_ignore) {
+    std::u32string replaced = utf8_to_u32(regex->sub("", u32_to_utf8(value)));
+    width = replaced.size();
+    value = rstrip_nul(replaced);
+  }
+  value = rstrip_nul(value);
+  if (ignore_case) {
+    value = py_lower(value);
+    if (value.size() > width) value.resize(width);
+    value = rstrip_nul(value);
+  }
+  if (ignore_punctuation || ignore_numbers) {
+    std::u32string kept;
+    for (char32_t c : value) {
+      if (ignore_punctuation && is_ascii_punctuation(c)) continue;
+      if (ignore_numbers && c >= U'0' && c <= U'9') continue;
+      kept.push_back(c);
+    }
+    value = rstrip_nul(kept);
+  }
+  return value;
+}
+
+}  // namespace
+
+double lmeval_exact_match(const std::string& prediction, const std::string& reference,
+                          const std::vector<std::unique_ptr<PyRegex>>& regexes_to_ignore,
+                          bool ignore_case, bool ignore_punctuation, bool ignore_numbers) {
+  return lmeval_prepare(prediction, regexes_to_ignore, ignore_case, ignore_punctuation,
+                        ignore_numbers) == lmeval_prepare(reference, regexes_to_ignore, ignore_case,
+                                                          ignore_punctuation, ignore_numbers)
+             ? 1.0
+             : 0.0;
+}
+
+namespace {
+
 class Gsm8kExactMatch : public Metric {
  public:
   explicit Gsm8kExactMatch(const nlohmann::json& params)
@@ -75,33 +121,9 @@ class Gsm8kExactMatch : public Metric {
   }
 
  private:
-  // lm_eval.api.metrics.exact_match_hf_evaluate for one (prediction, reference) pair. Each step goes
-  // through a numpy unicode array, which drops trailing NULs; np.char.lower keeps the array's
-  // width, so a lowercase mapping that lengthens the string is truncated to the original length.
-  std::u32string prepare(const std::string& text) const {
-    std::string current = sanitize_utf8(text);
-    for (const auto& regex : ignore_)
-      current = u32_to_utf8(rstrip_nul(utf8_to_u32(regex->sub("", current))));
-    std::u32string out = rstrip_nul(utf8_to_u32(current));
-    if (ignore_case_) {
-      size_t width = out.size();
-      out = py_lower(out);
-      if (out.size() > width) out.resize(width);
-      out = rstrip_nul(out);
-    }
-    if (ignore_punctuation_ || ignore_numbers_) {
-      std::u32string kept;
-      for (char32_t c : out) {
-        if (ignore_punctuation_ && is_ascii_punctuation(c)) continue;
-        if (ignore_numbers_ && c >= U'0' && c <= U'9') continue;
-        kept.push_back(c);
-      }
-      out = rstrip_nul(kept);
-    }
-    return out;
-  }
   double exact_match(const std::string& filtered, const std::string& target) const {
-    return prepare(filtered) == prepare(target) ? 1.0 : 0.0;
+    return lmeval_exact_match(filtered, target, ignore_, ignore_case_, ignore_punctuation_,
+                              ignore_numbers_);
   }
 
   PyRegex strict_;

@@ -5,7 +5,9 @@
 
 #include "metrics/py_regex.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace kvbench {
 
@@ -14,5 +16,12 @@ namespace kvbench {
 // is no match (or every group of the chosen tuple is empty).
 std::string lmeval_regex_filter(const PyRegex& regex, int group_select, const std::string& fallback,
                                 const std::string& response);
+
+// lm_eval.api.metrics.exact_match_hf_evaluate on one pair: 1.0 or 0.0. The regexes are removed (re.sub
+// with "") from both sides in order, then lowercasing (numpy, fixed width), punctuation and digit
+// removal as requested, then string equality; numpy's trailing-NUL and width behaviour included.
+double lmeval_exact_match(const std::string& prediction, const std::string& reference,
+                          const std::vector<std::unique_ptr<PyRegex>>& regexes_to_ignore,
+                          bool ignore_case, bool ignore_punctuation, bool ignore_numbers);
 
 }  // namespace kvbench

@@ -49,4 +49,10 @@ with open(in_path, encoding="utf-8") as f, open(out_path, "w", encoding="utf-8")
             result = exact_match_fn(references=[case["target"]], predictions=[filtered], **kwargs)
             scores["exact_match," + name] = float(result["exact_match"])
             scores["filtered," + name] = filtered
-        out.write(json.dumps({"id": case["id"], "scores": scores}) + "\n")
+        # exact_match itself on the unfiltered pair, under the YAML options and three variations.
+        raw = {}
+        for name, options in (("yaml", kwargs), ("yaml+punct+numbers", dict(kwargs, ignore_punctuation=True, ignore_numbers=True)),
+                              ("case_only", {"ignore_case": True}), ("none", {})):
+            result = exact_match_fn(references=[case["target"]], predictions=[case["prediction"]], **options)
+            raw[name] = float(result["exact_match"])
+        out.write(json.dumps({"id": case["id"], "scores": scores, "raw": raw}) + "\n")

@@ -65,6 +65,18 @@ TEST(Gsm8kParity, ExactMatchAndFiltersMatchLmEval) {
                        {"target", sanitize_utf8(target)}});
     }
   }
+  // Near-identical pairs for exact_match itself: case, NULs, U+0130 / sigma lowercasing, punctuation.
+  static const std::vector<std::string> tails = {"", std::string(1, '\0'), std::string(2, '\0'),
+                                                 "\xC4\xB0", "\xC4\xB0" + std::string(1, '\0'),
+                                                 "\xCE\xA3", "i\xCC\x87", ".", ",", "$"};
+  for (size_t i = 0; i < 300; ++i) {
+    std::string base = test::word_window(docs[rng.below(docs.size())].at("question").get<std::string>(), rng, 1, 4);
+    std::string target = base + rng.pick(tails);
+    std::string pred = rng.chance(50) ? py_lower_utf8(base) + rng.pick(tails) : test::mutate(target, rng, 1);
+    if (rng.chance(30)) target = "x #### " + target;
+    cases.push_back({{"id", "raw#" + std::to_string(i)}, {"task", rng.chance(50) ? "gsm8k" : "gsm8k_cot"},
+                     {"prediction", sanitize_utf8(pred)}, {"target", sanitize_utf8(target)}});
+  }
   const std::string dir = test::tmp_dir();
   test::write_jsonl(dir + "/gsm8k_cases.jsonl", cases);
   ASSERT_TRUE(test::run_reference("gsm8k_reference.py", {dir + "/gsm8k_cases.jsonl", dir + "/gsm8k_out.jsonl"}));
@@ -79,7 +91,10 @@ TEST(Gsm8kParity, ExactMatchAndFiltersMatchLmEval) {
   }
   PyRegex strict_plain("#### (\\-?[0-9\\.\\,]+)"), strict_cot("The answer is (\\-?[0-9\\.\\,]+).");
   PyRegex flexible("(-?[$0-9.,]{2,})|(-?[0-9]+)");
-  std::map<std::string, int> positives;
+  std::vector<std::unique_ptr<PyRegex>> yaml_regexes;
+  for (const char* r : {",", "\\$", "(?s).*#### ", "\\.$"}) yaml_regexes.push_back(std::make_unique<PyRegex>(r));
+  const std::vector<std::unique_ptr<PyRegex>> no_regexes;
+  std::map<std::string, int> positives, raw_positives;
   for (size_t i = 0; i < cases.size(); ++i) {
     const nlohmann::json& c = cases[i];
     const nlohmann::json& want = out[i]["scores"];
@@ -90,12 +105,25 @@ TEST(Gsm8kParity, ExactMatchAndFiltersMatchLmEval) {
       EXPECT_EQ(got.at(key), want[key].get<double>()) << c["id"] << " " << key << "\n" << c.dump();
       if (got.at(key) == 1.0) ++positives[task + "," + name];
     }
+    const std::string target = c["target"];
+    const nlohmann::json& raw = out[i]["raw"];
+    const std::pair<const char*, double> raw_got[] = {
+        {"yaml", lmeval_exact_match(pred, target, yaml_regexes, true, false, false)},
+        {"yaml+punct+numbers", lmeval_exact_match(pred, target, yaml_regexes, true, true, true)},
+        {"case_only", lmeval_exact_match(pred, target, no_regexes, true, false, false)},
+        {"none", lmeval_exact_match(pred, target, no_regexes, false, false, false)}};
+    for (const auto& kv : raw_got) {
+      EXPECT_EQ(kv.second, raw[kv.first].get<double>()) << c["id"] << " raw " << kv.first << "\n" << c.dump();
+      if (kv.second == 1.0) ++raw_positives[kv.first];
+    }
     EXPECT_EQ(lmeval_regex_filter(task == "gsm8k" ? strict_plain : strict_cot, 0, "[invalid]", pred),
               want["filtered,strict-match"].get<std::string>()) << c["id"];
     EXPECT_EQ(lmeval_regex_filter(flexible, -1, "[invalid]", pred),
               want["filtered,flexible-extract"].get<std::string>()) << c["id"];
   }
-  for (const auto& kv : positives) std::printf("[parity] %s: %d of 600 exact matches\n", kv.first.c_str(), kv.second);
+  for (const auto& kv : positives) std::printf("[parity] %s: %d exact matches\n", kv.first.c_str(), kv.second);
+  for (const auto& kv : raw_positives)
+    std::printf("[parity] exact_match alone (%s): %d of %zu pairs equal\n", kv.first.c_str(), kv.second, cases.size());
   EXPECT_EQ(positives.size(), 4u);  // every (task, filter) has matches as well as misses
 }
 
