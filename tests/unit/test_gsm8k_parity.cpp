@@ -77,6 +77,15 @@ TEST(Gsm8kParity, ExactMatchAndFiltersMatchLmEval) {
     cases.push_back({{"id", "raw#" + std::to_string(i)}, {"task", rng.chance(50) ? "gsm8k" : "gsm8k_cot"},
                      {"prediction", sanitize_utf8(pred)}, {"target", sanitize_utf8(target)}});
   }
+  // numpy's fixed width: "\u0130" lowers to "i" alone, but keeps "i\u0307" when a trailing NUL
+  // made the array one character wider.
+  const std::vector<std::pair<std::string, std::string>> explicit_pairs = {
+      {"abci", "Abc\xC4\xB0"}, {"abci\xCC\x87", "Abc\xC4\xB0"},
+      {"abci", std::string("Abc\xC4\xB0") + '\0'}, {"abci\xCC\x87", std::string("Abc\xC4\xB0") + '\0'},
+      {"\xCF\x83\xCE\xB1\xCF\x82", "\xCE\xA3\xCE\x91\xCE\xA3"}, {std::string("5") + '\0', "5"}};
+  for (size_t i = 0; i < explicit_pairs.size(); ++i)
+    cases.push_back({{"id", "explicit#" + std::to_string(i)}, {"task", "gsm8k"},
+                     {"prediction", explicit_pairs[i].first}, {"target", explicit_pairs[i].second}});
   const std::string dir = test::tmp_dir();
   test::write_jsonl(dir + "/gsm8k_cases.jsonl", cases);
   ASSERT_TRUE(test::run_reference("gsm8k_reference.py", {dir + "/gsm8k_cases.jsonl", dir + "/gsm8k_out.jsonl"}));
