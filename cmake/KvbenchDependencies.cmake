@@ -6,6 +6,7 @@ find_package(CLI11 REQUIRED)
 find_package(simdjson REQUIRED)
 find_package(OpenSSL REQUIRED)   # SHA-256 of configs and dataset files
 find_package(ZLIB REQUIRED)      # .gz data files
+find_package(ICU REQUIRED COMPONENTS uc)  # NFC normalization in tokenizers (Qwen)
 find_package(GTest REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
