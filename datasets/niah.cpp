@@ -67,19 +67,6 @@ std::string universal_newlines(const std::string& text) {
   return out;
 }
 
-std::vector<std::filesystem::path> essay_files(const std::filesystem::path& dir) {
-  KVBENCH_CHECK_INPUT(std::filesystem::is_directory(dir), "haystack folder not found: ", dir.string());
-  std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    const auto name = entry.path().filename().string();
-    if (entry.is_regular_file() && entry.path().extension() == ".txt" && name.rfind("LICENSE", 0) != 0)
-      files.push_back(entry.path());
-  }
-  std::sort(files.begin(), files.end());
-  KVBENCH_CHECK_INPUT(!files.empty(), dir.string(), ": no .txt essays");
-  return files;
-}
-
 class NiahClassicTask : public Task {
  public:
   explicit NiahClassicTask(nlohmann::json params) : params_(std::move(params)) {}

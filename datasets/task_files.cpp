@@ -2,6 +2,9 @@
 // Path resolution for task data and shipped prompt files.
 #include "datasets/task_files.h"
 
+#include "harness/error.h"
+
+#include <algorithm>
 #include <cstdlib>
 
 namespace kvbench {
@@ -10,6 +13,19 @@ std::filesystem::path resolve_data_path(const std::filesystem::path& data_root,
                                         const std::string& relative) {
   std::filesystem::path path(relative);
   return path.is_absolute() ? path : data_root / path;
+}
+
+std::vector<std::filesystem::path> essay_files(const std::filesystem::path& dir) {
+  KVBENCH_CHECK_INPUT(std::filesystem::is_directory(dir), "essay folder not found: ", dir.string());
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (entry.is_regular_file() && entry.path().extension() == ".txt" && name.rfind("LICENSE", 0) != 0)
+      files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  KVBENCH_CHECK_INPUT(!files.empty(), dir.string(), ": no .txt essays");
+  return files;
 }
 
 std::filesystem::path prompt_file(const std::string& name) {
