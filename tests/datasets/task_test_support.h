@@ -4,6 +4,7 @@
 #pragma once
 
 #include "datasets/task.h"
+#include "harness/config_document.h"
 #include "harness/error.h"
 #include "harness/params.h"
 #include "harness/registry.h"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +79,26 @@ inline int run_python(const std::string& args) {
   int status = pclose(pipe);
   if (status != 0) std::cerr << "command failed: " << command << "\n" << output;
   return status;
+}
+
+// configs/tasks/<name>.yaml names the task, one of its protocols, the tiny model, and task params
+// that resolve against the registered spec.
+inline void expect_valid_task_config(const std::string& name) {
+  auto path = source_dir() / "configs/tasks" / (name + ".yaml");
+  ConfigDocument doc = load_config_document(path);
+  const auto& task = doc.value.at("task");
+  EXPECT_EQ(task.at("name"), name) << path;
+  const auto* entry = TaskRegistry::instance().find(name);
+  ASSERT_NE(entry, nullptr) << name;
+  if (task.contains("protocol")) {
+    auto protocols = entry->extra.at("protocols").get<std::vector<std::string>>();
+    EXPECT_NE(std::find(protocols.begin(), protocols.end(), task["protocol"].get<std::string>()),
+              protocols.end()) << path;
+  }
+  EXPECT_NO_THROW(resolve_params(entry->params, task.value("params", nlohmann::json::object()),
+                                 "task.params", [](const std::string&) { return ""; }))
+      << path;
+  EXPECT_EQ(doc.value.at("model").at("path"), "${KVBENCH_CACHE}/models/smollm2-135m-instruct") << path;
 }
 
 // The kvbench::Error message thrown by `fn` ("" when none is thrown).

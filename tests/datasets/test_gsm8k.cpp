@@ -121,6 +121,11 @@ TEST(Gsm8k, MetricsGenerationAndMetadata) {
   EXPECT_NE(sha, make_task("gsm8k_cot", {})->dataset_sha256(context));
 }
 
+TEST(Gsm8k, Configs) {
+  testing::expect_valid_task_config("gsm8k");
+  testing::expect_valid_task_config("gsm8k_cot");
+}
+
 TEST(Gsm8k, MalformedInputNamesFileLineAndField) {
   auto dir = scratch_dir("gsm8k/malformed");
   auto context = make_context("gsm8k.lmeval");

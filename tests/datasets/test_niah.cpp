@@ -97,9 +97,21 @@ TEST(NiahClassic, GridPromptAndInsertion) {
   }
 }
 
+TEST(NiahClassic, Config) { testing::expect_valid_task_config("niah.classic"); }
+
 TEST(NiahClassic, DefaultsAreTheOriginalGridAndErrorsAreClear) {
   nlohmann::json resolved;
   auto task = make_task("niah.classic", {}, &resolved);
+  // The original's defaults, computed by numpy at test time.
+  auto grid = scratch_dir("niah") / "default_grid.json";
+  ASSERT_EQ(run_python("-c 'import json, sys, numpy as np; r = lambda a, b: "
+                       "[int(x) for x in np.round(np.linspace(a, b, num=35, endpoint=True)).astype(int)]; "
+                       "json.dump({\"lengths\": r(1000, 16000), \"depths\": r(0, 100)}, open(sys.argv[1], \"w\"))' " +
+                       grid.string()),
+            0);
+  nlohmann::json numpy_grid = read_json(grid);
+  EXPECT_EQ(resolved["context_lengths"], numpy_grid["lengths"]);
+  EXPECT_EQ(resolved["depth_percents"], numpy_grid["depths"]);
   ASSERT_EQ(resolved["context_lengths"].size(), 35u);
   EXPECT_EQ(resolved["context_lengths"][0], 1000);
   EXPECT_EQ(resolved["context_lengths"][1], 1441);  // round(1000 + 15000/34)

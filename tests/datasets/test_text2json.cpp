@@ -179,6 +179,11 @@ TEST(Text2JsonSyntheticDeterminism, SameSeedSameSamplesOtherSeedOtherSamples) {
   EXPECT_EQ(task->metrics(context), std::vector<std::string>{"text2json.iou"});
 }
 
+TEST(Text2Json, Configs) {
+  testing::expect_valid_task_config("text2json.official");
+  testing::expect_valid_task_config("text2json.synthetic");
+}
+
 TEST(Text2JsonSyntheticErrors, ClearMessages) {
   auto context = make_context("text2json.synthetic");
   EXPECT_THAT(error_of([&] { make_task("text2json.synthetic", {})->samples(context); }), HasSubstr("tokenizer"));
