@@ -9,6 +9,49 @@
 
 namespace kvbench {
 
+namespace {
+
+// Oniguruma (which Hugging Face uses) matches \s against the Unicode White_Space property; PCRE2
+// with UCP also counts U+180E (MONGOLIAN VOWEL SEPARATOR, a format character since Unicode 6.3)
+// as horizontal space. Spelling \s and \S out as explicit classes removes the difference.
+constexpr const char* kWhiteSpace =
+    "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}";
+
+std::string to_pcre2_pattern(const std::string& onig, const std::string& where) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < onig.size(); ++i) {
+    const char c = onig[i];
+    if (c == '\\' && i + 1 < onig.size()) {
+      const char e = onig[++i];
+      if (e == 's') {
+        out += in_class ? std::string(kWhiteSpace) : std::string("[") + kWhiteSpace + "]";
+      } else if (e == 'S') {
+        KVBENCH_CHECK_INPUT(!in_class, where, ": regex \"", onig,
+                            "\": \\S inside a character class is not supported");
+        out += std::string("[^") + kWhiteSpace + "]";
+      } else {
+        out += c;
+        out += e;
+      }
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal.
+      if (i + 1 < onig.size() && onig[i + 1] == '^') out += onig[++i];
+      if (i + 1 < onig.size() && onig[i + 1] == ']') out += onig[++i];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 struct RegexSplitter::Impl {
   pcre2_code* code = nullptr;
   bool jit = false;
@@ -18,7 +61,8 @@ RegexSplitter::RegexSplitter(const std::string& pattern, const std::string& wher
     : pattern_(pattern), impl_(std::make_unique<Impl>()) {
   int err = 0;
   PCRE2_SIZE offset = 0;
-  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+  const std::string pcre = to_pcre2_pattern(pattern, where);
+  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre.data()), pcre.size(),
                               PCRE2_UTF | PCRE2_UCP, &err, &offset, nullptr);
   if (!impl_->code) {
     PCRE2_UCHAR msg[256];

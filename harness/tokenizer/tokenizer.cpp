@@ -119,7 +119,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
     size_t at = 0;
     const AddedToken* tok = p_->raw_matcher.find(text, pos, &at);
     const size_t seg_end = tok ? at : text.size();
-    if (seg_end > pos) encode_segment(text.substr(pos, seg_end - pos), false, out, cache_ptr);
+    if (seg_end > pos) encode_segment(text.substr(pos, seg_end - pos), out, cache_ptr);
     if (!tok) break;
     out.push_back(tok->id);
     pos = at + tok->content.size();
@@ -128,7 +128,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
   return out;
 }
 
-void Tokenizer::encode_segment(std::string_view text, bool, std::vector<int32_t>& out,
+void Tokenizer::encode_segment(std::string_view text, std::vector<int32_t>& out,
                                void* cache_v) const {
   auto* cache = static_cast<WordCache*>(cache_v);
   std::string normalized;
@@ -212,6 +212,12 @@ std::string Tokenizer::decode(const int32_t* ids, size_t n, bool skip_special_to
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
   return decode(ids.data(), ids.size(), skip_special_tokens);
+}
+
+std::string Tokenizer::normalize(std::string_view text) const {
+  std::string out;
+  if (p_->normalizer.normalize(text, out)) return out;
+  return std::string(text);
 }
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {

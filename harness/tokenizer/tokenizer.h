@@ -48,6 +48,10 @@ class Tokenizer {
   // Raw bytes of `ids` before the UTF-8 repair (used by the streaming decoder).
   void append_bytes(const int32_t* ids, size_t n, bool skip_special_tokens, std::string& out) const;
 
+  // The tokenizer's normalizer applied to `text` (identity for Llama 3; NFC for Qwen). For valid
+  // UTF-8 without added tokens, decode(encode(text)) == normalize(text).
+  std::string normalize(std::string_view text) const;
+
   // Vocabulary: spelling as in tokenizer.json (byte-level alphabet for BPE tokens).
   std::optional<int32_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(int32_t id) const;
@@ -72,8 +76,7 @@ class Tokenizer {
 
  private:
   explicit Tokenizer(std::unique_ptr<TokenizerParts> parts);
-  void encode_segment(std::string_view text, bool normalized_done, std::vector<int32_t>& out,
-                      void* cache) const;
+  void encode_segment(std::string_view text, std::vector<int32_t>& out, void* cache) const;
   void encode_pretokenized(std::string_view text, std::vector<int32_t>& out, void* cache) const;
   std::unique_ptr<TokenizerParts> p_;
 };
