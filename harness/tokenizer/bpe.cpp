@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <queue>
 
 #include "harness/error.h"
 #include "harness/tokenizer/byte_level.h"
@@ -110,37 +109,50 @@ void BpeModel::merge_small(std::vector<int32_t>& sym) const {
 }
 
 void BpeModel::merge_large(std::vector<int32_t>& sym) const {
+  struct Candidate {
+    int32_t rank, pos, left, right, merged;
+    // Min-heap order for std::push_heap/pop_heap: lowest rank first, then leftmost.
+    bool operator<(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
+  };
+  // Scratch reused across calls on this thread (no allocation per pre-token in steady state).
+  thread_local std::vector<int32_t> next;
+  thread_local std::vector<int32_t> prev;
+  thread_local std::vector<Candidate> heap;
   const int32_t n = int32_t(sym.size());
-  std::vector<int32_t> prev(n), next(n);
+  next.resize(n);
+  prev.resize(n);
+  heap.clear();
   for (int32_t i = 0; i < n; ++i) {
     prev[i] = i - 1;
     next[i] = i + 1 < n ? i + 1 : -1;
   }
-  struct Candidate {
-    int32_t rank, pos, left, right, merged;
-    bool operator>(const Candidate& o) const {
-      return rank != o.rank ? rank > o.rank : pos > o.pos;
-    }
-  };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
   auto push = [&](int32_t i) {
     const int32_t j = next[i];
     if (j < 0) return;
     const PairMap::Merge m = merges_.find(sym[i], sym[j]);
-    if (m.rank >= 0) heap.push({m.rank, i, sym[i], sym[j], m.id});
+    if (m.rank < 0) return;
+    heap.push_back({m.rank, i, sym[i], sym[j], m.id});
+    std::push_heap(heap.begin(), heap.end());
   };
-  for (int32_t i = 0; i + 1 < n; ++i) push(i);
-  std::vector<bool> alive(n, true);
+  for (int32_t i = 0; i + 1 < n; ++i) {
+    const PairMap::Merge m = merges_.find(sym[i], sym[i + 1]);
+    if (m.rank >= 0) heap.push_back({m.rank, i, sym[i], sym[i + 1], m.id});
+  }
+  std::make_heap(heap.begin(), heap.end());
+  // A dead symbol has sym == -1 (absorbed into its left neighbour).
   while (!heap.empty()) {
-    const Candidate c = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end());
+    const Candidate c = heap.back();
+    heap.pop_back();
     const int32_t i = c.pos;
     // Stale entry: the left symbol was absorbed or changed, or its right neighbour changed.
-    if (!alive[i] || sym[i] != c.left) continue;
+    if (sym[i] != c.left) continue;
     const int32_t j = next[i];
     if (j < 0 || sym[j] != c.right) continue;
     sym[i] = c.merged;
-    alive[j] = false;
+    sym[j] = -1;
     next[i] = next[j];
     if (next[j] >= 0) prev[next[j]] = i;
     if (prev[i] >= 0) push(prev[i]);

@@ -238,7 +238,8 @@ def main():
     c = sub.add_parser("corpus")
     c.add_argument("--data-dir", required=True)
     c.add_argument("--out-dir", required=True)
-    c.add_argument("--tokenizer", action="append", required=True, help="name=path/to/tokenizer.json")
+    c.add_argument("--tokenizer", action="append", default=[],
+                   help="name=path/to/tokenizer.json (none: write corpus.bin only)")
     b = sub.add_parser("bench")
     b.add_argument("--corpus", required=True)
     b.add_argument("--tokenizer", action="append", required=True)
