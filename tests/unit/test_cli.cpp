@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 namespace {
@@ -72,6 +73,45 @@ TEST(Cli, ListShowsOnlyRegisteredComponents) {
     Result r = kvbench(std::string("list ") + kind + " --json");
     EXPECT_EQ(r.code, 0) << kind << ": " << r.out;
     EXPECT_EQ(r.out.front(), '[') << r.out;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Cli, ValidateExpandsTheShippedSweep) {
+  Result r = kvbench("validate " + source("configs/sweeps/niah_streaming_window.yaml"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\n16 runs\n"), std::string::npos) << r.out;
+  // Every run directory is distinct.
+  std::set<std::string> dirs;
+  size_t start = 0;
+  while ((start = r.out.find("niah.classic/", start)) != std::string::npos) {
+    size_t end = r.out.find_first_of(" \n", start);
+    dirs.insert(r.out.substr(start, end - start));
+    start = end;
+  }
+  EXPECT_EQ(dirs.size(), 16u) << r.out;
+  r = kvbench("validate " + source("configs/demo.yaml"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\n6 runs\n"), std::string::npos) << r.out;
+}
+
+TEST(Cli, EveryShippedConfigValidates) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(source("configs"))) {
+    if (entry.path().extension() != ".yaml" || entry.path().parent_path().filename() == "methods" ||
+        entry.path().parent_path().filename() == "metrics")
+      continue;
+    Result r = kvbench("validate " + entry.path().string());
+    if (entry.path().filename() == "text2json.official.yaml" &&
+        !std::filesystem::exists(std::string(std::getenv("KVBENCH_DATA_DIR")) + "/text2json/text2json.jsonl")) {
+      // The released Text2JSON file is not available offline: a clear error naming where it goes.
+      EXPECT_EQ(r.code, 2) << r.out;
+      EXPECT_NE(r.out.find("text2json/text2json.jsonl"), std::string::npos) << r.out;
+      continue;
+    }
+    EXPECT_EQ(r.code, 0) << entry.path() << ": " << r.out;
   }
 }
 
