@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// LongBench retrieval_score / retrieval_zh_score (passage retrieval) and count_score (passage
-// count): the fraction of the numbers (re \d+, Unicode digits) in the prediction that equal the
-// gold paragraph id ("Paragraph N" / "段落N" in the ground truth) or the gold count.
+// LongBench retrieval_score / retrieval_zh_score (passage_retrieval_en / _zh): the fraction of the
+// numbers (re \d+, Unicode digits) in the prediction that equal the gold paragraph id, the first
+// "Paragraph N" / "段落N" of the ground truth.
 #include "metrics/longbench_scorer.h"
 
 #include "harness/error.h"
@@ -9,15 +9,6 @@
 
 namespace kvbench {
 namespace {
-
-double fraction_equal(const std::string& prediction, const std::u32string& target) {
-  std::vector<std::u32string> numbers = py_find_digit_runs(utf8_to_u32(prediction));
-  if (numbers.empty()) return 0.0;
-  long right = 0;
-  for (const auto& number : numbers)
-    if (number == target) ++right;
-  return static_cast<double>(right) / static_cast<double>(numbers.size());
-}
 
 // re.findall(prefix + r"(\d+)", ground_truth)[0]; the official code raises IndexError without one.
 std::u32string first_id_after(const std::string& ground_truth, const std::u32string& prefix) {
@@ -36,17 +27,12 @@ std::u32string first_id_after(const std::string& ground_truth, const std::u32str
 
 double longbench_retrieval_score(const std::string& prediction, const std::string& ground_truth,
                                  const std::vector<std::string>&) {
-  return fraction_equal(prediction, first_id_after(ground_truth, U"Paragraph "));
+  return longbench_number_share(prediction, first_id_after(ground_truth, U"Paragraph "));
 }
 
 double longbench_retrieval_zh_score(const std::string& prediction, const std::string& ground_truth,
                                     const std::vector<std::string>&) {
-  return fraction_equal(prediction, first_id_after(ground_truth, U"\u6BB5\u843D"));
-}
-
-double longbench_count_score(const std::string& prediction, const std::string& ground_truth,
-                             const std::vector<std::string>&) {
-  return fraction_equal(prediction, utf8_to_u32(ground_truth));
+  return longbench_number_share(prediction, first_id_after(ground_truth, U"\u6BB5\u843D"));
 }
 
 KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
@@ -66,14 +52,5 @@ KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
       return std::make_unique<LongBenchMetric>("retrieval_zh_score", &longbench_retrieval_zh_score);
     },
     longbench_metric_extra("retrieval_zh_score")});
-
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.count",
-    "LongBench count_score: share of numbers in the prediction equal to the gold count",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("count_score", &longbench_count_score);
-    },
-    longbench_metric_extra("count_score")});
 
 }  // namespace kvbench

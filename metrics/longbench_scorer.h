@@ -39,6 +39,10 @@ double longbench_count_score(const std::string& prediction, const std::string& g
 double longbench_code_sim_score(const std::string& prediction, const std::string& ground_truth,
                                 const std::vector<std::string>& all_classes);
 
+// count_score / retrieval_score core: the share of re.findall(r"\d+", prediction) equal to target
+// (0 when the prediction has no number).
+double longbench_number_share(const std::string& prediction, const std::u32string& target);
+
 // eval.py dataset2metric: the registered metric name for a LongBench dataset ("" if unknown).
 std::string longbench_metric_for_dataset(const std::string& dataset);
 // True for trec, triviaqa, samsum, lsht (eval.py cuts their predictions to the first line).

@@ -196,15 +196,17 @@ std::optional<std::vector<std::vector<std::u32string>>> python_csv_read_tsv(
 
 TsvScores html_to_tsv_scores(const std::string& prediction, const std::string& groundtruth) {
   TsvScores out;
+  out.error = true;  // the original's except branch: all zeros
   std::optional<Table> gt = to_table(groundtruth);
   std::optional<Table> pred = to_table(prediction);
-  if (!pred) return out.error = true, out;
-  std::optional<double> precision;
-  if (gt) precision = row_match_fraction(*pred, *gt);
-  else if (pred->size() == 1) precision = std::nullopt;  // 0 rows: division by zero first
-  if (!gt || !precision) return out.error = true, out;
+  // Precision first: a missing prediction table, a missing gold table, a column-count mismatch or
+  // zero predicted rows all raise there; recall then raises for zero gold rows.
+  if (!pred || !gt) return out;
+  std::optional<double> precision = row_match_fraction(*pred, *gt);
+  if (!precision) return out;
   std::optional<double> recall = row_match_fraction(*gt, *pred);
-  if (!recall) return out.error = true, out;
+  if (!recall) return out;
+  out.error = false;
   out.precision = *precision;
   out.recall = *recall;
   out.f1 = (*recall + *precision == 0) ? 0.0 : 2 * *recall * *precision / (*recall + *precision);

@@ -47,17 +47,18 @@ class Parser {
     }
     if (c == '{') return parse_object(out, depth);
     if (c == '[') return parse_array(out, depth);
-    if (c == 'n' && literal(U"null")) return out->kind = PyJson::Kind::kNull, true;
-    if (c == 't' && literal(U"true")) return out->kind = PyJson::Kind::kBool, out->boolean = true;
-    if (c == 'f' && literal(U"false")) {
-      out->kind = PyJson::Kind::kBool;
-      out->boolean = false;
+    if (c == 'n' && literal(U"null")) {
+      out->kind = PyJson::Kind::kNull;
       return true;
     }
-    if (c == 'N' && literal(U"NaN")) return out->kind = PyJson::Kind::kFloat, true;
-    if (c == 'I' && literal(U"Infinity")) return out->kind = PyJson::Kind::kFloat, true;
-    if (c == '-' && s_.compare(pos_, 9, U"-Infinity") == 0) {
-      pos_ += 9;
+    if ((c == 't' && literal(U"true")) || (c == 'f' && literal(U"false"))) {
+      out->kind = PyJson::Kind::kBool;
+      out->boolean = c == 't';
+      return true;
+    }
+    // Python's parse_constant: NaN, Infinity, -Infinity are floats.
+    if ((c == 'N' && literal(U"NaN")) || (c == 'I' && literal(U"Infinity")) ||
+        (c == '-' && literal(U"-Infinity"))) {
       out->kind = PyJson::Kind::kFloat;
       return true;
     }
@@ -170,14 +171,20 @@ class Parser {
     out->kind = PyJson::Kind::kArray;
     ++pos_;
     skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == ']') return ++pos_, true;
+    if (pos_ < s_.size() && s_[pos_] == ']') {
+      ++pos_;
+      return true;
+    }
     while (true) {
       PyJson item;
       if (!parse_value(&item, depth + 1)) return false;
       out->items.push_back(std::move(item));
       skip_ws();
       if (pos_ >= s_.size()) return false;
-      if (s_[pos_] == ']') return ++pos_, true;
+      if (s_[pos_] == ']') {
+        ++pos_;
+        return true;
+      }
       if (s_[pos_] != ',') return false;
       ++pos_;
       skip_ws();
@@ -188,7 +195,10 @@ class Parser {
     out->kind = PyJson::Kind::kObject;
     ++pos_;
     skip_ws();
-    if (pos_ < s_.size() && s_[pos_] == '}') return ++pos_, true;
+    if (pos_ < s_.size() && s_[pos_] == '}') {
+      ++pos_;
+      return true;
+    }
     while (true) {
       if (pos_ >= s_.size() || s_[pos_] != '"') return false;
       ++pos_;
@@ -210,7 +220,10 @@ class Parser {
       if (!replaced) out->fields.emplace_back(std::move(key), std::move(value));
       skip_ws();
       if (pos_ >= s_.size()) return false;
-      if (s_[pos_] == '}') return ++pos_, true;
+      if (s_[pos_] == '}') {
+        ++pos_;
+        return true;
+      }
       if (s_[pos_] != ',') return false;
       ++pos_;
       skip_ws();
