@@ -104,11 +104,14 @@ TEST_P(TokenizerParity, EncodeDecodeMatchHuggingFace) {
       ++invalid_docs;
       EXPECT_EQ(want_keep, utf8::repair(doc.bytes)) << name << " doc " << i;
     }
-    if (checked < n_special) EXPECT_EQ(tok.encode(doc.bytes, true), special.ids()) << name << " doc " << i;
+    if (checked < n_special) {
+      EXPECT_EQ(tok.encode(doc.bytes, true), special.ids()) << name << " doc " << i;
+    }
   }
   EXPECT_EQ(mismatches, 0u);
-  EXPECT_GE(bytes * stride, 5u * 1000 * 1000) << "corpus must be at least 5 MB";
-  EXPECT_GT(invalid_docs * stride, 100u);
+  // The real tokenizer files see the whole corpus (>= 5 MB); the derived one every 4th document.
+  EXPECT_GE(bytes, stride == 1 ? 5u * 1000 * 1000 : 1u * 1000 * 1000);
+  EXPECT_GT(invalid_docs, 100u / stride);
   std::printf("%s: %zu documents, %zu bytes, %zu tokens, %zu mismatches\n", name.c_str(),
               docs_->size(), bytes, tokens, mismatches);
 }
