@@ -253,13 +253,28 @@ def cmd_bench(args):
     for spec in args.tokenizer:
         name, path = spec.split("=", 1)
         tok = Tokenizer.from_file(path)
-        best = float("inf")
+        # Two ways of calling the library, best of `repeats` each: encode() per document (with
+        # offsets, the common API) and encode_batch_fast() (no offsets; one thread under
+        # RAYON_NUM_THREADS=1). The faster one is reported as the HF number.
+        # Wall time and process CPU time are both kept: on a shared machine CPU time is the
+        # steadier measure of single-threaded work.
+        best = {"encode": float("inf"), "encode_batch_fast": float("inf")}
+        best_cpu = dict(best)
         for _ in range(args.repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for t in texts:
                 tok.encode(t, add_special_tokens=False)
-            best = min(best, time.perf_counter() - t0)
-        result["tokenizers"][name] = {"seconds": best, "mb_per_s": total / 1e6 / best}
+            best["encode"] = min(best["encode"], time.perf_counter() - t0)
+            best_cpu["encode"] = min(best_cpu["encode"], time.process_time() - c0)
+            t0, c0 = time.perf_counter(), time.process_time()
+            tok.encode_batch_fast(texts, add_special_tokens=False)
+            best["encode_batch_fast"] = min(best["encode_batch_fast"], time.perf_counter() - t0)
+            best_cpu["encode_batch_fast"] = min(best_cpu["encode_batch_fast"], time.process_time() - c0)
+        fastest = min(best.values())
+        result["tokenizers"][name] = {
+            "seconds": fastest, "mb_per_s": total / 1e6 / fastest,
+            "cpu_mb_per_s": total / 1e6 / min(best_cpu.values()),
+            "mb_per_s_by_api": {k: total / 1e6 / v for k, v in best.items()}}
     json.dump(result, sys.stdout, indent=1)
     print()
 
