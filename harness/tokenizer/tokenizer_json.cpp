@@ -203,6 +203,8 @@ void parse_model(const Reader& r, element e, TokenizerParts& t) {
     if (s != "BPE") r.fail("model.type", "unsupported model \"" + s + "\" (supported: BPE)");
   }
   if (auto d = r.opt(m, "dropout")) r.fail("model.dropout", "expected null (BPE dropout is not supported)");
+  // Without an unk token, a byte missing from the vocabulary is dropped (as Hugging Face does).
+  if (auto u = r.opt(m, "unk_token")) r.fail("model.unk_token", "expected null (unk tokens are not supported)");
   if (r.boolean(m, "byte_fallback", "model.byte_fallback", false))
     r.fail("model.byte_fallback", "unsupported true (supported: false, byte-level BPE)");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})

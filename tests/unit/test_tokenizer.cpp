@@ -200,8 +200,11 @@ TEST_F(TokenizerErrors, NamesFileFieldAndExpectation) {
   EXPECT_THAT(message(p), HasSubstr(p + ": not valid JSON"));
   p = write("unigram", file(R"({"type":"Unigram","vocab":[]})"));
   EXPECT_THAT(message(p), HasSubstr(p + ": model.type: unsupported model \"Unigram\""));
+  // A byte without a token is dropped, as Hugging Face's BPE does without an unk_token.
   p = write("missing_byte", file(R"({"type":"BPE","vocab":{"a":0},"merges":[]})"));
-  EXPECT_THAT(message(p), HasSubstr("model.vocab: byte 0x0 has no single-byte token"));
+  EXPECT_EQ(Tokenizer::load(p).encode("bab", false), (std::vector<int32_t>{0}));
+  p = write("unk_token", file(R"({"type":"BPE","vocab":{"a":0},"merges":[],"unk_token":"a"})"));
+  EXPECT_THAT(message(p), HasSubstr("model.unk_token: expected null"));
   p = write("bad_merge", file("", R"({"type":"ByteLevel","add_prefix_space":false})", "[]", R"(["a b"])"));
   EXPECT_THAT(message(p), HasSubstr(p + ": model.merges[0] = [\"a\", \"b\"]: expected both parts and their concatenation in model.vocab"));
   p = write("bad_merge_shape", file("", R"({"type":"ByteLevel","add_prefix_space":false})", "[]", R"(["a b c"])"));
