@@ -8,8 +8,12 @@ lm_eval.evaluator.simple_evaluate does (task.set_fewshot_seed), then task.build_
 builds the contexts exactly as `lm_eval run` would. In chat mode the chat-template callable
 records the message list lm-eval hands to the tokenizer's template instead of rendering it.
 
+With --hf-model-dir, chat prompts are rendered by transformers' apply_chat_template with that
+folder's tokenizer, as lm-eval's HFLM.apply_chat_template calls it ("rendered" in each row).
+
 usage: gsm8k_prompts.py --task gsm8k|gsm8k_cot --data-dir DIR --limit N
-                        [--chat none|multiturn|singleturn] [--system TEXT] [--seed 1234] --out FILE
+                        [--chat none|multiturn|singleturn] [--system TEXT] [--seed 1234]
+                        [--hf-model-dir DIR] --out FILE
 """
 import argparse
 import json
@@ -26,6 +30,8 @@ def main() -> None:
     ap.add_argument("--chat", default="none", choices=["none", "multiturn", "singleturn"])
     ap.add_argument("--system", default=None)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--hf-model-dir", default=None,
+                    help="render chat prompts with this folder's tokenizer as lm-eval's HFLM does")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
 
@@ -54,13 +60,25 @@ def main() -> None:
     def record_chat(history, add_generation_prompt=True):
         return json.dumps({"messages": history, "add_generation_prompt": add_generation_prompt})
 
+    render = record_chat
+    if args.hf_model_dir:
+        from transformers import AutoTokenizer
+
+        hf_tok = AutoTokenizer.from_pretrained(args.hf_model_dir)
+
+        # lm_eval/models/huggingface.py HFLM.apply_chat_template (chat_template_args empty).
+        def render(history, add_generation_prompt=True):
+            return json.dumps({"rendered": hf_tok.apply_chat_template(
+                history, tokenize=False, add_generation_prompt=add_generation_prompt,
+                continue_final_message=not add_generation_prompt)})
+
     chat = args.chat != "none"
     task.build_all_requests(
         limit=args.limit,
         system_instruction=args.system,
         apply_chat_template=chat,
         fewshot_as_multiturn=args.chat == "multiturn",
-        chat_template=record_chat if chat else None,
+        chat_template=render if chat else None,
     )
     rows = []
     for inst in sorted(task.instances, key=lambda i: i.doc_id):

@@ -3,6 +3,7 @@
 // prompts (text, chat multi-turn, chat single-turn with a system instruction) equal what the real
 // lm-evaluation-harness builds for the first docs; targets, stops and metrics; malformed input.
 #include "datasets/python_random.h"
+#include "harness/tokenizer/chat_template.h"
 #include "tests/datasets/task_test_support.h"
 
 #include <gmock/gmock.h>
@@ -100,6 +101,28 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityCase{"gsm8k_cot", "none", "", 8},
                       ParityCase{"gsm8k_cot", "multiturn", "Think.", 4}),
     [](const auto& info) { return info.param.task + "_" + info.param.chat; });
+
+// Rendered end to end: kvbench's messages through kvbench's chat template equal lm-eval's prompt
+// rendered by transformers (HFLM.apply_chat_template) for the same tokenizer folder.
+class Gsm8kRenderedParity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Gsm8kRenderedParity, ChatPromptsEqualLmEvalWithTransformers) {
+  auto model_dir = data_dir() / "tokenizers" / GetParam();
+  auto out = scratch_dir("gsm8k") / ("rendered_" + GetParam() + ".json");
+  const int limit = 4;
+  ASSERT_EQ(run_python((source_dir() / "scripts/reference/gsm8k_prompts.py").string() +
+                       " --task gsm8k --data-dir " + (data_dir() / "gsm8k").string() + " --limit " +
+                       std::to_string(limit) + " --chat multiturn --hf-model-dir " + model_dir.string() +
+                       " --out " + out.string()),
+            0);
+  nlohmann::json ref = read_json(out);
+  ChatTemplate chat = ChatTemplate::load(model_dir.string());
+  auto samples = make_task("gsm8k", {{"apply_chat_template", true}})->samples(make_context("gsm8k.lmeval"));
+  for (int i = 0; i < limit; ++i)
+    EXPECT_EQ(chat.render(samples[i].messages), ref["rows"][i]["rendered"].get<std::string>()) << "doc " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Templates, Gsm8kRenderedParity, ::testing::Values("llama3", "qwen3"));
 
 TEST(Gsm8k, MetricsGenerationAndMetadata) {
   auto task = make_task("gsm8k", {});
