@@ -3,38 +3,56 @@
 #include "harness/tokenizer/added_vocabulary.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace kvbench {
 
 void AddedTokenMatcher::build(const std::vector<AddedToken>& tokens, bool normalized) {
-  tokens_.clear();
-  for (const AddedToken& t : tokens)
-    if (t.normalized == normalized && !t.content.empty()) tokens_.push_back(&t);
-  std::stable_sort(tokens_.begin(), tokens_.end(), [](const AddedToken* a, const AddedToken* b) {
-    const auto fa = static_cast<unsigned char>(a->content[0]);
-    const auto fb = static_cast<unsigned char>(b->content[0]);
-    return fa != fb ? fa < fb : a->content.size() > b->content.size();
-  });
-  size_t k = 0;
-  for (int b = 0; b <= 256; ++b) {
-    while (k < tokens_.size() && static_cast<unsigned char>(tokens_[k]->content[0]) < b) ++k;
-    first_byte_start_[b] = static_cast<uint32_t>(k);
+  nodes_.assign(1, Node{});
+  starts_.fill(false);
+  for (const AddedToken& t : tokens) {
+    if (t.normalized != normalized || t.content.empty()) continue;
+    int32_t node = 0;
+    for (char ch : t.content) {
+      const auto b = static_cast<unsigned char>(ch);
+      int32_t next = child(node, b);
+      if (next < 0) {
+        next = int32_t(nodes_.size());
+        nodes_.emplace_back();
+        auto& kids = nodes_[node].children;
+        kids.insert(std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, int32_t(-1))),
+                    {b, next});
+      }
+      node = next;
+    }
+    // Two tokens with the same content: the first one listed wins.
+    if (!nodes_[node].token) nodes_[node].token = &t;
+    starts_[static_cast<unsigned char>(t.content[0])] = true;
   }
 }
 
+int32_t AddedTokenMatcher::child(int32_t node, unsigned char b) const {
+  for (const auto& [byte, next] : nodes_[node].children) {
+    if (byte == b) return next;
+    if (byte > b) break;
+  }
+  return -1;
+}
+
 const AddedToken* AddedTokenMatcher::find(std::string_view text, size_t from, size_t* at) const {
-  if (tokens_.empty()) return nullptr;
+  if (empty()) return nullptr;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   for (size_t i = from; i < text.size(); ++i) {
-    const unsigned b = p[i];
-    const uint32_t lo = first_byte_start_[b], hi = first_byte_start_[b + 1];
-    for (uint32_t k = lo; k < hi; ++k) {
-      const std::string& c = tokens_[k]->content;
-      if (c.size() <= text.size() - i && std::memcmp(c.data(), p + i, c.size()) == 0) {
-        *at = i;
-        return tokens_[k];
-      }
+    if (!starts_[p[i]]) continue;
+    const AddedToken* best = nullptr;
+    int32_t node = 0;
+    for (size_t k = i; k < text.size(); ++k) {
+      node = child(node, p[k]);
+      if (node < 0) break;
+      if (nodes_[node].token) best = nodes_[node].token;  // deeper = longer
+    }
+    if (best) {
+      *at = i;
+      return best;
     }
   }
   return nullptr;

@@ -3,6 +3,7 @@
 #include "harness/tokenizer/tokenizer.h"
 
 #include <simdjson.h>
+#include <unicode/uchar.h>
 
 #include <deque>
 #include <filesystem>
@@ -67,17 +68,32 @@ class WordCache {
 
 constexpr size_t kCacheMinBytes = 512;  // shorter inputs skip the cache
 
+// Hugging Face's Digits pre-tokenizer: runs of numeric characters (Rust char::is_numeric, i.e.
+// general category Nd, Nl or No) become their own pieces, one per character when `individual`.
+bool is_numeric(char32_t c) {
+  if (c < 0x80) return c >= '0' && c <= '9';
+  return (U_GET_GC_MASK(UChar32(c)) & U_GC_N_MASK) != 0;
+}
+
 void split_digits(std::string_view text, Span span, bool individual, std::vector<Span>& out) {
   const uint32_t end = span.begin + span.size;
   uint32_t i = span.begin;
-  auto digit = [&](uint32_t k) { return text[k] >= '0' && text[k] <= '9'; };
+  // Length of the character at k and whether it is numeric (text is valid UTF-8).
+  auto at = [&](uint32_t k, bool* numeric) {
+    const size_t n = utf8::valid_sequence_length(text, k);
+    *numeric = is_numeric(utf8::decode_at(text, k, n));
+    return uint32_t(n);
+  };
   while (i < end) {
-    uint32_t j = i + 1;
-    if (digit(i)) {
-      if (!individual)
-        while (j < end && digit(j)) ++j;
-    } else {
-      while (j < end && !digit(j)) ++j;
+    bool numeric = false;
+    uint32_t j = i + at(i, &numeric);
+    const bool first = numeric;
+    if (!(first && individual)) {
+      while (j < end) {
+        const uint32_t n = at(j, &numeric);
+        if (numeric != first) break;
+        j += n;
+      }
     }
     out.push_back({i, j - i});
     i = j;
@@ -104,6 +120,8 @@ Tokenizer Tokenizer::load(const std::string& path) {
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+  KVBENCH_CHECK(text.size() < (size_t(1) << 32) - 1, "Tokenizer::encode: text of ", text.size(),
+                " bytes; at most 4 GiB is supported");
   std::string repaired;
   if (!simdjson::validate_utf8(text.data(), text.size())) {
     repaired = utf8::repair(text);

@@ -21,10 +21,7 @@
 
 namespace kvbench {
 
-class BpeModel;
-class RegexSplitter;
-class Normalizer;
-struct TokenizerParts;
+struct TokenizerParts;  // tokenizer_parts.h
 
 class Tokenizer {
  public:
@@ -38,7 +35,8 @@ class Tokenizer {
   ~Tokenizer();
 
   // Token ids of `text`. add_special_tokens applies the post-processor (Llama 3.1: BOS first).
-  // Special tokens written in the text are recognized (Hugging Face's default).
+  // Special tokens written in the text are recognized (Hugging Face's default). Texts must be
+  // shorter than 4 GiB.
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const;
 
   // Text of `ids`: token bytes concatenated, then invalid UTF-8 replaced by U+FFFD (as Hugging

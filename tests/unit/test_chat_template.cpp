@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -64,6 +65,19 @@ TEST(ChatTemplate, LoadsFromModelFolder) {
   // The folder's bos_token is used.
   const std::string s = ChatTemplate::load(t + "llama3").render({{"user", "hi"}});
   EXPECT_EQ(s.rfind("<|begin_of_text|>", 0), 0u);
+}
+
+TEST(ChatTemplate, PrefersChatTemplateJinjaInTheFolder) {
+  // A model folder whose tokenizer_config.json has no template but a chat_template.jinja file.
+  const std::string dir = test::tmp_dir() + "/chat_template_folder";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/tokenizer_config.json") << R"({"bos_token": {"content": "<|begin_of_text|>"}})";
+  std::ofstream(dir + "/chat_template.jinja") << test::read_file(template_file("llama3.1-instruct"));
+  const ChatTemplate t = ChatTemplate::load(dir);
+  EXPECT_EQ(t.kind(), ChatTemplateKind::kLlama31);
+  EXPECT_EQ(t.render({{"user", "hi"}}).rfind("<|begin_of_text|><|start_header_id|>system", 0), 0u);
+  std::filesystem::remove(dir + "/chat_template.jinja");
+  EXPECT_THROW(ChatTemplate::load(dir), Error);  // neither source: clear error
 }
 
 TEST(ChatTemplate, RejectsUnknownTemplateWithItsHash) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include "harness/error.h"
 #include "harness/tokenizer/decode_stream.h"
@@ -120,6 +121,18 @@ TEST(Tokenizer, VocabularyAndSpecialIds) {
   EXPECT_EQ(qwen3().eos_id(), 151645);
   EXPECT_EQ(qwen3().eos_token(), "<|im_end|>");
   EXPECT_EQ(qwen3().pad_id(), 151643);
+}
+
+TEST(Tokenizer, ConcurrentEncodeIsConsistent) {
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "Thread " + std::to_string(i) + " says 你好 and   spaces 😀\n";
+  const auto want = qwen3().encode(text, false);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] { for (int r = 0; r < 20; ++r) got[k] = qwen3().encode(text, false); });
+  for (auto& t : threads) t.join();
+  for (const auto& g : got) EXPECT_EQ(g, want);
 }
 
 TEST(Tokenizer, PostProcessorAddsBosForLlama31Only) {
