@@ -53,6 +53,8 @@ struct ParityCase {
   std::string hf_template;   // tokenizers/<dir> rendered by transformers ("" = compare messages)
 };
 
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
+
 const std::vector<ParityCase>& parity_cases() {
   static const std::vector<ParityCase> cases = {
       {"gsm8k_text", "gsm8k", "none", "", 60, ""},
