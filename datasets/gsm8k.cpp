@@ -15,6 +15,7 @@
 #include "harness/error.h"
 #include "harness/hashing.h"
 
+#include <iostream>
 #include <memory>
 
 namespace kvbench {
@@ -46,6 +47,8 @@ struct Gsm8kDoc {
 
 std::vector<Gsm8kDoc> load_docs(const std::filesystem::path& path, bool skip_malformed) {
   JsonlReadResult read = read_jsonl(path, skip_malformed);
+  if (read.skipped > 0)
+    std::cerr << "gsm8k: skipped " << read.skipped << " malformed line(s) of " << path.string() << "\n";
   std::vector<Gsm8kDoc> docs;
   docs.reserve(read.records.size());
   for (const auto& record : read.records)

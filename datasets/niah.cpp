@@ -24,6 +24,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace kvbench {
@@ -84,6 +85,12 @@ class NiahClassicTask : public Task {
     const int64_t buffer = params_.at("final_context_length_buffer").get<int64_t>();
     KVBENCH_CHECK_CONFIG(!lengths.empty() && !depths.empty(),
                          "task.params: context_lengths and depth_percents must not be empty");
+    KVBENCH_CHECK_CONFIG(std::set<int64_t>(lengths.begin(), lengths.end()).size() == lengths.size(),
+                         "task.params.context_lengths: repeated values (sample ids must be unique)");
+    std::set<std::string> depth_names;
+    for (double d : depths)
+      KVBENCH_CHECK_CONFIG(depth_names.insert(format_depth(d)).second, "task.params.depth_percents: ", d,
+                           " repeats an earlier depth (sample ids must be unique)");
 
     // 1. Haystack: whole passes over the essays until it reaches the longest length.
     const int64_t longest = *std::max_element(lengths.begin(), lengths.end());

@@ -16,6 +16,8 @@
 #include "harness/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <iostream>
+#include <set>
 
 namespace kvbench {
 namespace {
@@ -38,6 +40,8 @@ class Text2JsonOfficialTask : public Task {
     const auto path = file(context);
     check_present(path);
     JsonlReadResult read = read_jsonl(path, params_.at("skip_malformed").get<bool>());
+    if (read.skipped > 0)
+      std::cerr << "text2json.official: skipped " << read.skipped << " malformed line(s) of " << path.string() << "\n";
     std::vector<Sample> out;
     for (const auto& record : read.records) {
       Sample sample;
@@ -82,9 +86,15 @@ class Text2JsonOfficialTask : public Task {
 class Text2JsonSyntheticTask : public Task {
  public:
   explicit Text2JsonSyntheticTask(nlohmann::json params) : params_(std::move(params)) {
-    for (const auto& d : params_.at("domains").get<std::vector<std::string>>())
+    std::set<std::string> domains;
+    for (const auto& d : params_.at("domains").get<std::vector<std::string>>()) {
       KVBENCH_CHECK_CONFIG(text2json::find_domain(d) != nullptr, "task.params.domains: unknown domain '",
                            d, "' (products, medical, organizations, movies)");
+      KVBENCH_CHECK_CONFIG(domains.insert(d).second, "task.params.domains: '", d, "' is listed twice");
+    }
+    const auto targets = params_.at("target_tokens").get<std::vector<int64_t>>();
+    KVBENCH_CHECK_CONFIG(std::set<int64_t>(targets.begin(), targets.end()).size() == targets.size(),
+                         "task.params.target_tokens: repeated values (sample ids must be unique)");
   }
 
   std::vector<Sample> samples(const TaskContext& context) override {

@@ -3,6 +3,7 @@
 // prompts (text, chat multi-turn, chat single-turn with a system instruction) equal what the real
 // lm-evaluation-harness builds for the first docs; targets, stops and metrics; malformed input.
 #include "datasets/python_random.h"
+#include "harness/tokenizer/chat_template.h"
 #include "tests/datasets/task_test_support.h"
 
 #include <gmock/gmock.h>
@@ -44,34 +45,69 @@ TEST(PythonRandom, MatchesCPython) {
 }
 
 struct ParityCase {
+  std::string name;
   std::string task;
-  std::string chat;    // none | multiturn | singleturn
-  std::string system;  // system instruction ("" = none)
+  std::string chat;          // none | multiturn | singleturn
+  std::string system;        // system instruction ("" = none)
   int limit;
+  std::string hf_template;   // tokenizers/<dir> rendered by transformers ("" = compare messages)
 };
+
+void PrintTo(const ParityCase& c, std::ostream* os) { *os << c.name; }
+
+const std::vector<ParityCase>& parity_cases() {
+  static const std::vector<ParityCase> cases = {
+      {"gsm8k_text", "gsm8k", "none", "", 60, ""},
+      {"gsm8k_multiturn", "gsm8k", "multiturn", "", 12, ""},
+      {"gsm8k_singleturn_system", "gsm8k", "singleturn", "You are a careful solver.", 6, ""},
+      {"gsm8k_cot_text", "gsm8k_cot", "none", "", 8, ""},
+      {"gsm8k_cot_multiturn_system", "gsm8k_cot", "multiturn", "Think.", 4, ""},
+      {"gsm8k_rendered_llama3", "gsm8k", "multiturn", "", 4, "llama3"},
+      {"gsm8k_rendered_qwen3", "gsm8k", "multiturn", "", 4, "qwen3"},
+      {"gsm8k_cot_rendered_qwen3_system", "gsm8k_cot", "multiturn", "Be brief.", 3, "qwen3"},
+  };
+  return cases;
+}
+
+// One reference run (lm-eval import + dataset load once) for every case.
+const nlohmann::json& lm_eval_reference() {
+  static const nlohmann::json reference = [] {
+    nlohmann::json cases = nlohmann::json::array();
+    for (const auto& c : parity_cases()) {
+      nlohmann::json j = {{"name", c.name}, {"task", c.task}, {"chat", c.chat}, {"limit", c.limit}};
+      if (!c.system.empty()) j["system"] = c.system;
+      if (!c.hf_template.empty()) j["hf_model_dir"] = (data_dir() / "tokenizers" / c.hf_template).string();
+      cases.push_back(j);
+    }
+    auto dir = scratch_dir("gsm8k");
+    testing::write_file(dir / "cases.json", cases.dump());
+    int status = run_python((source_dir() / "scripts/reference/gsm8k_prompts.py").string() +
+                            " --data-dir " + (data_dir() / "gsm8k").string() + " --cases " +
+                            (dir / "cases.json").string() + " --out " + (dir / "reference.json").string());
+    return status == 0 ? read_json(dir / "reference.json") : nlohmann::json();
+  }();
+  return reference;
+}
 
 class Gsm8kParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(Gsm8kParity, PromptsEqualLmEval) {
   const ParityCase& c = GetParam();
-  auto out = scratch_dir("gsm8k") / (c.task + "_" + c.chat + ".json");
-  std::string args = (source_dir() / "scripts/reference/gsm8k_prompts.py").string() +
-                     " --task " + c.task + " --data-dir " + (data_dir() / "gsm8k").string() +
-                     " --limit " + std::to_string(c.limit) + " --chat " + c.chat + " --out " +
-                     out.string();
-  if (!c.system.empty()) args += " --system '" + c.system + "'";
-  ASSERT_EQ(run_python(args), 0);
-  nlohmann::json ref = read_json(out);
-  ASSERT_EQ(ref["rows"].size(), static_cast<size_t>(c.limit));
+  const nlohmann::json& ref = lm_eval_reference();
+  ASSERT_TRUE(ref.contains("cases")) << "the lm-eval reference script failed";
+  const nlohmann::json& rows = ref["cases"][c.name];
+  ASSERT_EQ(rows.size(), static_cast<size_t>(c.limit));
 
   nlohmann::json params = {{"apply_chat_template", c.chat != "none"},
                            {"fewshot_as_multiturn", c.chat == "multiturn"},
                            {"system_instruction", c.system}};
-  auto task = make_task(c.task, params);
-  auto samples = task->samples(make_context("gsm8k.lmeval"));
+  auto samples = make_task(c.task, params)->samples(make_context("gsm8k.lmeval"));
   ASSERT_EQ(samples.size(), 1319u);
+  std::unique_ptr<ChatTemplate> chat;
+  if (!c.hf_template.empty())
+    chat = std::make_unique<ChatTemplate>(ChatTemplate::load((data_dir() / "tokenizers" / c.hf_template).string()));
   for (int i = 0; i < c.limit; ++i) {
-    const auto& row = ref["rows"][i];
+    const auto& row = rows[i];
     const Sample& s = samples[i];
     ASSERT_EQ(s.id, std::to_string(row["doc_id"].get<int>()));
     EXPECT_EQ(s.references, std::vector<std::string>{row["target"].get<std::string>()}) << s.id;
@@ -79,6 +115,9 @@ TEST_P(Gsm8kParity, PromptsEqualLmEval) {
     if (c.chat == "none") {
       EXPECT_FALSE(s.use_chat_template);
       EXPECT_EQ(s.raw_prompt, row["prompt"].get<std::string>()) << "doc " << i;
+    } else if (chat) {
+      // End to end: kvbench's chat template over the messages vs transformers over lm-eval's.
+      EXPECT_EQ(chat->render(s.messages), row["rendered"].get<std::string>()) << "doc " << i;
     } else {
       EXPECT_TRUE(s.use_chat_template);
       EXPECT_TRUE(s.raw_prompt.empty());
@@ -93,13 +132,8 @@ TEST_P(Gsm8kParity, PromptsEqualLmEval) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    LmEval, Gsm8kParity,
-    ::testing::Values(ParityCase{"gsm8k", "none", "", 60}, ParityCase{"gsm8k", "multiturn", "", 12},
-                      ParityCase{"gsm8k", "singleturn", "You are a careful solver.", 6},
-                      ParityCase{"gsm8k_cot", "none", "", 8},
-                      ParityCase{"gsm8k_cot", "multiturn", "Think.", 4}),
-    [](const auto& info) { return info.param.task + "_" + info.param.chat; });
+INSTANTIATE_TEST_SUITE_P(LmEval, Gsm8kParity, ::testing::ValuesIn(parity_cases()),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(Gsm8k, MetricsGenerationAndMetadata) {
   auto task = make_task("gsm8k", {});

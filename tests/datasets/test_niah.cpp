@@ -137,6 +137,10 @@ TEST(NiahClassic, DefaultsAreTheOriginalGridAndErrorsAreClear) {
   EXPECT_EQ(kind, ErrorKind::kInput);
   EXPECT_THAT(error_of([&] { make_task("niah.classic", {{"context_lengths", {210}}})->samples(context); }),
               HasSubstr("leaves no room"));
+  EXPECT_THAT(error_of([&] {
+                make_task("niah.classic", {{"context_lengths", {1000}}, {"depth_percents", {50, 50.0}}})->samples(context);
+              }),
+              HasSubstr("repeats"));
 }
 
 }  // namespace

@@ -189,6 +189,10 @@ TEST(Text2JsonSyntheticErrors, ClearMessages) {
   EXPECT_THAT(error_of([&] { make_task("text2json.synthetic", {})->samples(context); }), HasSubstr("tokenizer"));
   EXPECT_THAT(error_of([&] { make_task("text2json.synthetic", {{"domains", {"films"}}}); }),
               HasSubstr("films"));
+  EXPECT_THAT(error_of([&] { make_task("text2json.synthetic", {{"domains", {"movies", "movies"}}}); }),
+              HasSubstr("listed twice"));
+  EXPECT_THAT(error_of([&] { make_task("text2json.synthetic", {{"target_tokens", {1024, 1024}}}); }),
+              HasSubstr("repeated"));
   Tokenizer tok = Tokenizer::load((data_dir() / "tokenizers/llama3/tokenizer.json").string());
   context.tokenizer = &tok;
   ErrorKind kind = ErrorKind::kInternal;
