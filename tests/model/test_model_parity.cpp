@@ -8,6 +8,7 @@
 #include "harness/model/safetensors.h"
 #include "tests/model/tiny_models.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +19,9 @@ namespace kvbench {
 namespace {
 
 constexpr double kTol = 1e-4;
+
+// Tiny models: one intra-op thread is faster than contended OpenMP on the shared 2-core CI machine.
+const int kSingleThread = (at::set_num_threads(1), 0);
 
 std::unique_ptr<KVMethod> full_method() {
   const auto* entry = KVMethodRegistry::instance().find("full");
