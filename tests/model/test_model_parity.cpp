@@ -120,6 +120,7 @@ TEST_P(Parity, DecodeAfterPrefillEqualsFullForward) {
     worst = std::max(worst, max_diff(logits, expected[i]));
     EXPECT_LE(max_diff(logits, ours_full[i]), kTol) << "position " << i;
   }
+  RecordProperty("max_abs_decode_logit_diff", std::to_string(worst));
   EXPECT_LE(worst, kTol) << "decode logits vs transformers' full forward";
 }
 
