@@ -73,7 +73,7 @@ TEST_P(Parity, Fp32PromptLogitsMatchTransformers) {
   at::Tensor expected = reference_logits(GetParam());
   ASSERT_EQ(logits.sizes(), expected.sizes());
   const double diff = max_diff(logits, expected);
-  RecordProperty("max_abs_logit_diff", std::to_string(diff));
+  RecordProperty("max_abs_logit_diff", str_cat(diff));
   EXPECT_LE(diff, kTol) << GetParam();
 }
 
@@ -120,7 +120,7 @@ TEST_P(Parity, DecodeAfterPrefillEqualsFullForward) {
     worst = std::max(worst, max_diff(logits, expected[i]));
     EXPECT_LE(max_diff(logits, ours_full[i]), kTol) << "position " << i;
   }
-  RecordProperty("max_abs_decode_logit_diff", std::to_string(worst));
+  RecordProperty("max_abs_decode_logit_diff", str_cat(worst));
   EXPECT_LE(worst, kTol) << "decode logits vs transformers' full forward";
 }
 
