@@ -50,8 +50,9 @@ class Probe : public KVMethod {
                        .view({b, t, c.num_kv_heads, c.head_dim}).transpose(1, 2);
     EXPECT_TRUE(at::allclose(k, call.key_pre_rope, 1e-5, 1e-5));
     // The next layer's weights are reachable (InfiniGen-style speculation).
-    if (call.layer + 1 < c.num_layers)
+    if (call.layer + 1 < c.num_layers) {
       EXPECT_TRUE(view_.weights->contains(ModelWeights::layer_name(call.layer + 1, "self_attn.q_proj.weight")));
+    }
     calls.push_back({call.layer, call.phase, call.last_prefill_chunk, call.slot_offset, t});
     if (call.layer == 0) {
       positions.push_back(call.positions.clone());
