@@ -3,6 +3,19 @@
 // per forward (prefill chunk or decode step) with everything a method may need; the method owns its
 // KV storage (device or host), decides which keys/values the new queries attend to, computes the
 // attention output and accounts for its memory. The model code has no method-specific branches.
+//
+// How the planned methods fit (docs/methods.md), each entirely inside its own methods/<name>.cpp:
+// - ShadowKV: keep call.key_pre_rope during prefill; on last_prefill_chunk run the SVD of the
+//   layer's pre-RoPE keys, build landmarks/outliers from call.key, offload values; in decode,
+//   reconstruct selected keys and rotate them with view.rope->apply at their positions.
+// - InfiniGen: call.hidden is this layer's input; view.weights->layer(l + 1, "self_attn.q_proj.
+//   weight") gives the next layer's query projection for one-layer-ahead speculation.
+// - Quest / ArkVale: page min/max (or bounding-box) digests of call.key per page; score pages with
+//   call.query; attend over the selected pages (exact_attention in harness/model/attention.h).
+// - H2O / TOVA / SnapKV: the method computes attention itself, so it can form the probabilities it
+//   needs for scoring and eviction.
+// - YAKV: host-resident (pinned/mapped) KV, quantized per-token landmarks from call.key, top-k
+//   gather each decode step; bytes moved are reported in KVMemory::host_to_device_bytes.
 #pragma once
 
 #include "harness/model/model_config.h"

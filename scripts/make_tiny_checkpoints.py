@@ -72,14 +72,19 @@ def stamp_text():
 def randomize(model, seed):
     """Deterministic weights with enough spread that greedy choices are not near-ties."""
     gen = torch.Generator().manual_seed(seed)
+    # Projection std scaled with the width so activations (and fp32 rounding noise) stay comparable.
+    std = 0.15 * (256.0 / model.config.hidden_size) ** 0.5
     with torch.no_grad():
         for name, p in sorted(model.named_parameters()):
             if name.endswith("norm.weight"):
                 p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
             elif name.endswith(".bias"):
-                p.copy_(0.5 * torch.randn(p.shape, generator=gen))
-            else:
+                p.copy_(0.2 * torch.randn(p.shape, generator=gen))
+            elif "embed_tokens" in name or "lm_head" in name:
                 p.copy_(0.08 * torch.randn(p.shape, generator=gen))
+            else:
+                # Large enough that greedy continuations do not collapse into one repeated token.
+                p.copy_(std * torch.randn(p.shape, generator=gen))
 
 
 def greedy(model, prompt, steps):

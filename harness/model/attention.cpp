@@ -24,6 +24,13 @@ at::Tensor exact_attention(const at::Tensor& q, const at::Tensor& k, const at::T
   if (key_valid.defined()) {
     mask = mask.logical_and(key_valid.unsqueeze(1)).logical_or((k_slot == q_slot).unsqueeze(0));
   }
+  if (gqa && q.is_cuda()) {
+    // CUDA's memory-efficient kernel takes a mask but not enable_gqa (that combination falls back to
+    // the math kernel, which materializes [B, Hq, T, S] scores): repeat K/V to the query heads.
+    const int64_t group = q.size(1) / k.size(1);
+    return at::scaled_dot_product_attention(q, k.repeat_interleave(group, 1), v.repeat_interleave(group, 1),
+                                            mask.unsqueeze(1), 0.0, false, scale, false);
+  }
   return at::scaled_dot_product_attention(q, k, v, mask.unsqueeze(1), 0.0, false, scale, gqa);
 }
 

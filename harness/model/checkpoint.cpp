@@ -85,10 +85,10 @@ at::Tensor Checkpoint::load(const std::string& name, at::ScalarType dtype, at::D
   at::Tensor view = file.view(name);
   // Move the raw bytes first (GPU: convert there), so only one tensor is ever staged in host RAM.
   // The result never aliases the mapping.
-  if (device.is_cpu()) {
-    return entry.scalar_type == dtype ? view.clone() : view.to(dtype);
-  }
-  return view.to(device).to(dtype);
+  at::Tensor out = device.is_cpu() ? (entry.scalar_type == dtype ? view.clone() : view.to(dtype))
+                                   : view.to(device).to(dtype);
+  file.release(name);
+  return out;
 }
 
 }  // namespace kvbench

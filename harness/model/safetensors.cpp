@@ -131,4 +131,13 @@ at::Tensor SafetensorsFile::view(const std::string& name) const {
   return at::from_blob(data, e.shape, at::TensorOptions().dtype(e.scalar_type).device(at::kCPU));
 }
 
+void SafetensorsFile::release(const std::string& name) const {
+  const SafetensorsEntry& e = entry(name);
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  // Only whole pages inside the tensor's range (neighbours may still be needed).
+  const uint64_t begin = (data_start_ + e.begin + page - 1) / page * page;
+  const uint64_t end = (data_start_ + e.end) / page * page;
+  if (end > begin) ::madvise(static_cast<char*>(map_) + begin, end - begin, MADV_DONTNEED);
+}
+
 }  // namespace kvbench

@@ -39,6 +39,9 @@ class SafetensorsFile {
   const SafetensorsEntry& entry(const std::string& name) const;
   // A CPU tensor aliasing the mapped bytes (valid while this object lives; do not write to it).
   at::Tensor view(const std::string& name) const;
+  // Tells the kernel the mapped pages of `name` are no longer needed (after copying it out), so
+  // loading a model does not keep the file's pages resident next to the loaded copy.
+  void release(const std::string& name) const;
 
  private:
   std::string path_;

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+// Google Benchmark of the model runtime on CPU: one decode step and a prefill of a tiny checkpoint
+// (scripts/make_tiny_checkpoints.py, generated on first use). KVBENCH_BENCH_MODEL=<name> picks the
+// tiny model (default llama3); KVBENCH_BENCH_DTYPE=bf16 runs in bfloat16 (default fp32).
+// With KVBENCH_BENCH_MODEL_DIR=<folder> it also times greedy generation of that checkpoint (bf16, CUDA
+// when present) at the contexts in KVBENCH_BENCH_CONTEXTS (default 4096,32768,131072): TTFT, TPOT and
+// the methods.md section 7.3 roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM).
+#include "harness/model/causal_lm.h"
+#include "harness/model/generate.h"
+#include "tests/model/tiny_models.h"
+
+#include <ATen/Context.h>
+#include <benchmark/benchmark.h>
+
+#include <numeric>
+#include <sstream>
+
+namespace kvbench {
+namespace {
+
+const CausalLM& bench_model() {
+  static std::unique_ptr<CausalLM> model = [] {
+    const std::string name = test::env_or("KVBENCH_BENCH_MODEL", "llama3");
+    const bool bf16 = test::env_or("KVBENCH_BENCH_DTYPE", "fp32") == "bf16";
+    return CausalLM::load(test::tiny_models_dir() + "/" + name, LoadOptions{bf16 ? at::kBFloat16 : at::kFloat, at::kCPU});
+  }();
+  return *model;
+}
+
+ForwardInput tokens_at(int64_t begin, int64_t n, AttentionPhase phase) {
+  ForwardInput in;
+  in.tokens = (at::arange(begin, begin + n, at::kLong) % 1000 + 4).view({1, n});
+  in.positions = at::arange(begin, begin + n, at::kLong).view({1, n});
+  in.valid = at::ones({1, n}, at::kBool);
+  in.slot_offset = begin;
+  in.phase = phase;
+  return in;
+}
+
+// Prefill of state.range(0) tokens (last-position logits), fresh cache each iteration.
+void BM_Prefill(benchmark::State& state) {
+  const CausalLM& m = bench_model();
+  auto method = KVMethodRegistry::instance().find("full")->make({});
+  const int64_t n = state.range(0);
+  ForwardInput in = tokens_at(0, n, AttentionPhase::kPrefill);
+  for (auto _ : state) {
+    method->reset(m.view(), 1, n);
+    benchmark::DoNotOptimize(m.forward(in, *method).data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_Prefill)->Arg(64)->Arg(512)->Unit(benchmark::kMillisecond);
+
+// One decode step with state.range(0) tokens already cached.
+void BM_DecodeStep(benchmark::State& state) {
+  const CausalLM& m = bench_model();
+  auto method = KVMethodRegistry::instance().find("full")->make({});
+  const int64_t context = state.range(0);
+  ForwardInput step = tokens_at(context, 1, AttentionPhase::kDecode);
+  for (auto _ : state) {
+    // Rebuild the `context`-token cache outside the timed region so every timed step sees the same
+    // cache length.
+    state.PauseTiming();
+    method->reset(m.view(), 1, context + 1);
+    m.forward(tokens_at(0, context, AttentionPhase::kPrefill), *method);
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(m.forward(step, *method).data_ptr());
+  }
+}
+BENCHMARK(BM_DecodeStep)->Arg(64)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+// Bytes one decode step must read at batch 1: weights (active experts only; the embedding lookup
+// excluded unless tied, where the same matrix is the LM head) + the whole KV cache.
+double roofline_bytes(const CausalLM& m, int64_t context) {
+  const ModelConfig& c = m.config();
+  double bytes = static_cast<double>(m.weights().bytes());
+  if (!c.tie_word_embeddings) bytes -= static_cast<double>(m.weights().get("model.embed_tokens.weight").nbytes());
+  for (int64_t l = 0; l < c.num_layers && c.num_experts > 0; ++l) {
+    if (!c.is_moe_layer(l)) continue;
+    double experts = 0;
+    for (int64_t e = 0; e < c.num_experts; ++e) {
+      const std::string p = ModelWeights::layer_name(l, "mlp.experts." + std::to_string(e));
+      experts += static_cast<double>(m.weights().get(p + ".gate_up_proj.weight").nbytes() +
+                                     m.weights().get(p + ".down_proj.weight").nbytes());
+    }
+    bytes -= experts * (1.0 - static_cast<double>(c.num_experts_per_tok) / static_cast<double>(c.num_experts));
+  }
+  const double elem = static_cast<double>(at::elementSize(m.dtype()));
+  return bytes + static_cast<double>(context) * static_cast<double>(c.num_layers * c.num_kv_heads * c.head_dim) * 2 * elem;
+}
+
+void register_large(const std::string& dir) {
+  static std::unique_ptr<CausalLM> model;
+  const at::Device device = at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  model = CausalLM::load(dir, LoadOptions{at::kBFloat16, device});
+  std::stringstream contexts(test::env_or("KVBENCH_BENCH_CONTEXTS", "4096,32768,131072"));
+  const double bandwidth = std::stod(test::env_or("KVBENCH_HBM_BW", "3.35e12"));
+  const int64_t chunk = std::stoll(test::env_or("KVBENCH_BENCH_PREFILL_CHUNK", "0"));
+  for (std::string item; std::getline(contexts, item, ',');) {
+    const int64_t context = std::stoll(item);
+    benchmark::RegisterBenchmark(("BM_Generate/" + item).c_str(), [=](benchmark::State& state) {
+      const CausalLM& m = *model;
+      std::vector<int64_t> prompt(context);
+      for (int64_t i = 0; i < context; ++i) prompt[i] = 4 + (i * 7919) % (m.config().vocab_size - 4);
+      auto method = KVMethodRegistry::instance().find("full")->make({});
+      GenerateOptions opt;
+      opt.max_new_tokens = 33;
+      opt.stop_on_eos = false;
+      opt.prefill_chunk = chunk;
+      GenerateResult r;
+      for (auto _ : state) {
+        r = generate(m, *method, {prompt}, opt);
+        state.SetIterationTime((r.prefill_ms + std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0)) / 1e3);
+      }
+      const double tpot = std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0) / static_cast<double>(r.decode_ms.size());
+      const double roofline_ms = roofline_bytes(m, context) / bandwidth * 1e3;
+      state.counters["ttft_ms"] = r.prefill_ms;
+      state.counters["tpot_ms"] = tpot;
+      state.counters["roofline_ms"] = roofline_ms;
+      state.counters["fraction_of_roofline"] = roofline_ms / tpot;
+      state.counters["kv_device_bytes"] = static_cast<double>(r.kv.device_bytes);
+    })->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace
+}  // namespace kvbench
+
+int main(int argc, char** argv) {
+  const std::string dir = kvbench::test::env_or("KVBENCH_BENCH_MODEL_DIR", "");
+  if (!dir.empty()) kvbench::register_large(dir);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
