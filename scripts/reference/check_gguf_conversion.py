@@ -80,12 +80,14 @@ def check_tokenizer(model_dir: pathlib.Path, gguf_dir: str, gguf_file: str, mess
     ok = True
     same_vocab = mine.get_vocab() == ref.get_vocab()
     ok &= same_vocab
-    renders = {}
+    renders, render_diff = {}, []
     for name, msgs in messages.items():
         a = mine.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         b = ref.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
-        ok &= a == b
+        if a != b:
+            render_diff.append(name)
         renders[name] = a
+    ok &= not render_diff
     texts = {f"chat:{k}": v for k, v in renders.items()}
     texts.update({f"raw:{k}": m[-1]["content"] for k, m in messages.items()})
     texts.update({f"llama.cpp:{i}": s for i, s in enumerate(llama_cpp_test_strings())})
@@ -110,6 +112,7 @@ def check_tokenizer(model_dir: pathlib.Path, gguf_dir: str, gguf_file: str, mess
     report["tokenizer"] = {
         "ok": bool(ok), "same_vocab": same_vocab, "texts": len(texts), "mismatches": mismatch,
         "roundtrip_failures": roundtrip_fail, "chat_templates_equal": templates_equal,
+        "chat_render_mismatches": render_diff,
         "tokens_per_prompt": n_tokens,
         "stock_transformers_gguf_tokenizer_differs_on": stock_diff,
         "chat_ids_head": {k: mine.encode(v)[:24] for k, v in renders.items()},

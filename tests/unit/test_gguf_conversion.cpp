@@ -37,12 +37,15 @@ TEST(GgufConversion, MatchesTransformersGgufLoader) {
   EXPECT_TRUE(tok.at("chat_templates_equal").get<bool>());
   EXPECT_TRUE(tok.at("mismatches").empty()) << tok.at("mismatches").dump();
   EXPECT_TRUE(tok.at("roundtrip_failures").empty()) << tok.at("roundtrip_failures").dump();
+  EXPECT_TRUE(tok.at("chat_render_mismatches").empty()) << tok.at("chat_render_mismatches").dump();
   EXPECT_GE(tok.at("texts").get<int>(), 50);
+  EXPECT_TRUE(tok.at("ok").get<bool>());
 
   const auto& model = report.at("model");
   EXPECT_TRUE(model.at("param_key_mismatch").empty());
   EXPECT_EQ(model.at("max_abs_weight_diff").get<double>(), 0.0);
   EXPECT_TRUE(model.at("config_diff").empty()) << model.at("config_diff").dump();
+  EXPECT_TRUE(model.at("ok").get<bool>());
   ASSERT_EQ(model.at("logits").size(), 3u);
   for (const auto& [name, l] : model.at("logits").items()) {
     EXPECT_LE(l.at("max_abs_diff").get<double>(), 1e-4) << name;
