@@ -85,8 +85,12 @@ TEST(NiahClassic, GridPromptAndInsertion) {
     EXPECT_LE(n, length - 200 + 2) << s.id;
     EXPECT_GE(n, length - 200 - 5) << s.id;
     double depth = s.metadata["depth_percent"].get<double>();
-    if (depth == 0) EXPECT_EQ(at, 0u);
-    if (depth == 100) EXPECT_EQ(at + kNeedle.size(), ctx.size());
+    if (depth == 0) {
+      EXPECT_EQ(at, 0u);
+    }
+    if (depth == 100) {
+      EXPECT_EQ(at + kNeedle.size(), ctx.size());
+    }
     if (depth > 0 && depth < 100) {
       EXPECT_EQ(ctx[at - 1], '.') << s.id;  // sentence boundary
       double frac = static_cast<double>(s.metadata["needle_token_offset"].get<int64_t>()) /
