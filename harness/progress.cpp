@@ -17,12 +17,8 @@ Progress::Progress(std::string label, size_t total, size_t already_done)
   if (!tty_) std::fprintf(stderr, "[run] %s: %zu/%zu samples already recorded\n", label_.c_str(), done_, total_);
 }
 
-void Progress::start_sample(int64_t prompt_tokens) {
-  prompt_tokens_ = prompt_tokens;
-  if (tty_) draw(false);
-}
-
-void Progress::finish_sample(bool error) {
+void Progress::finish_sample(bool error, int64_t prompt_tokens) {
+  if (prompt_tokens >= 0) prompt_tokens_ = prompt_tokens;
   ++done_;
   ++done_this_session_;
   if (error) ++errors_;
@@ -41,9 +37,9 @@ void Progress::draw(bool final_line) {
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double rate = elapsed > 0 ? static_cast<double>(done_this_session_) / elapsed : 0.0;
   double eta = rate > 0 ? static_cast<double>(total_ - done_) / rate : 0.0;
-  char tokens[32] = "";
+  char tokens[48] = "";
   if (prompt_tokens_ >= 0 && !final_line)
-    std::snprintf(tokens, sizeof tokens, " | prompt %lld tok", static_cast<long long>(prompt_tokens_));
+    std::snprintf(tokens, sizeof tokens, " | last prompt %lld tok", static_cast<long long>(prompt_tokens_));
   char errors[32] = "";
   if (errors_) std::snprintf(errors, sizeof errors, " | %zu errors", errors_);
   if (tty_) {

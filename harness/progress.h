@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Progress of one run on stderr: a redrawn bar on a TTY (done/total, samples/s, ETA, current prompt
-// length); plain log lines at most every 10 s (and at the end) otherwise, e.g. in CI.
+// Progress of one run on stderr: a redrawn bar on a TTY (done/total, samples/s, ETA, prompt length
+// of the latest sample); plain log lines at most every 10 s (and at the end) otherwise, e.g. in CI.
 #pragma once
 
 #include <chrono>
@@ -12,9 +12,8 @@ namespace kvbench {
 class Progress {
  public:
   Progress(std::string label, size_t total, size_t already_done);
-  // A sample is about to start: its prompt length in tokens if known (-1 otherwise).
-  void start_sample(int64_t prompt_tokens);
-  void finish_sample(bool error);
+  // A sample finished: its prompt length in tokens (-1 if unknown, e.g. it failed early).
+  void finish_sample(bool error, int64_t prompt_tokens);
   void finish();
 
  private:

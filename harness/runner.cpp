@@ -131,7 +131,6 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
     auto start = std::chrono::steady_clock::now();
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);
-      if (progress) progress->start_sample(-1);
       SampleResult result = engine.run(sample, generation);
       Scores scores;
       for (const auto& metric : metrics) {
@@ -156,7 +155,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     store.append_sample(row);
     ++outcome.ran;
-    if (progress) progress->finish_sample(!row["error"].is_null());
+    if (progress) progress->finish_sample(!row["error"].is_null(), row.value("input_tokens", int64_t{-1}));
   }
   if (progress) progress->finish();
 
