@@ -29,7 +29,7 @@ struct RunConfig {
   nlohmann::json axes = nlohmann::json::object();   // this sweep cell's values (empty: no sweep)
 };
 
-// The built-in defaults and bounds of each top-level section (shown by `kvbench validate --schema`).
+// The built-in defaults and bounds of each top-level section (the README's config schema).
 const std::vector<std::pair<std::string, ParamSpecs>>& config_sections();
 
 // Validates one document (no sweep section) into a RunConfig. kConfig errors name file:line:col.
