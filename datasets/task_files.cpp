@@ -32,7 +32,7 @@ std::filesystem::path prompt_file(const std::string& name) {
   const char* override_dir = std::getenv("KVBENCH_PROMPTS_DIR");
   std::filesystem::path dir = (override_dir != nullptr && *override_dir != '\0')
                                   ? std::filesystem::path(override_dir)
-                                  : std::filesystem::path(KVBENCH_SOURCE_DIR) / "datasets" / "prompts";
+                                  : std::filesystem::path(source_dir()) / "datasets" / "prompts";
   return dir / name;
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "harness/env_info.h"
 
+#include "harness/source_dir.h"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -43,7 +45,7 @@ long long memory_bytes() {
 
 nlohmann::json collect_env_info() {
   nlohmann::json env;
-  const std::string src = KVBENCH_SOURCE_DIR;
+  const std::string& src = source_dir();
   std::string sha = command_output("git -C '" + src + "' rev-parse HEAD");
   env["git_sha"] = sha.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha);
   env["git_dirty"] = sha.empty() ? nlohmann::json(nullptr)

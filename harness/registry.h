@@ -7,6 +7,7 @@
 
 #include "harness/error.h"
 #include "harness/params.h"
+#include "harness/source_dir.h"
 
 #include <algorithm>
 #include <functional>
@@ -90,8 +91,19 @@ struct Registrar {
   // the source tree, so a test can check that every component has its test and config files.
   Registrar(const char* source_file, RegistryEntry<T> entry) {
     std::string file = source_file;
-    const std::string root = KVBENCH_SOURCE_DIR "/";
-    if (file.rfind(root, 0) == 0) file = file.substr(root.size());
+    const std::string root = source_dir() + "/";
+    if (file.rfind(root, 0) == 0) {
+      file = file.substr(root.size());
+    } else {
+      // An object compiled in another checkout (a ccache hit) carries that checkout's path.
+      for (const char* folder : {"/methods/", "/datasets/", "/metrics/", "/reports/", "/harness/"}) {
+        size_t at = file.rfind(folder);
+        if (at != std::string::npos) {
+          file = file.substr(at + 1);
+          break;
+        }
+      }
+    }
     if (!entry.extra.is_object()) entry.extra = nlohmann::json::object();
     entry.extra["source_file"] = file;
     Registry<T>::instance().add(std::move(entry));

@@ -4,6 +4,7 @@
 #include "harness/error.h"
 #include "harness/hashing.h"
 #include "harness/registry.h"
+#include "harness/source_dir.h"
 #include "harness/sweep.h"
 
 #include <cstdlib>
@@ -58,7 +59,7 @@ ParamSpecs task_specs() {
           spec("params", ParamType::kObject, json::object(), "the task's parameters"),
           limit,
           spec("ids", ParamType::kStringList, json::array(), "only these sample ids (empty: all)"),
-          spec("data_root", ParamType::kString, "${KVBENCH_DATA_DIR:-" KVBENCH_SOURCE_DIR "/../shared/data}",
+          spec("data_root", ParamType::kString, "${KVBENCH_DATA_DIR:-" + source_dir() + "/../shared/data}",
                "folder with the offline data")};
 }
 

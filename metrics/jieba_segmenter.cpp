@@ -123,7 +123,7 @@ const JiebaSegmenter& JiebaSegmenter::default_instance() {
   std::call_once(once, [] {
     const char* env = std::getenv("KVBENCH_JIEBA_DIR");
     std::string dir = (env && *env) ? std::string(env)
-                                    : std::string(KVBENCH_SOURCE_DIR) + "/metrics/data/jieba";
+                                    : source_dir() + "/metrics/data/jieba";
     instance = std::make_unique<JiebaSegmenter>(dir);
   });
   return *instance;

@@ -18,7 +18,7 @@ class JiebaSegmenter {
   // line when a file is missing or malformed.
   explicit JiebaSegmenter(const std::string& data_dir);
 
-  // The process-wide segmenter over the vendored data (KVBENCH_SOURCE_DIR/metrics/data/jieba, or
+  // The process-wide segmenter over the vendored data (<source dir>/metrics/data/jieba, or
   // $KVBENCH_JIEBA_DIR when set); loaded once, thread-safe.
   static const JiebaSegmenter& default_instance();
 
