@@ -2,6 +2,8 @@
 // Path resolution for task data and shipped prompt files.
 #include "datasets/task_files.h"
 
+#include "harness/source_dir.h"
+
 #include "harness/error.h"
 
 #include <algorithm>

@@ -3,6 +3,8 @@
 // operation order follows the Python package so the segmentation is identical.
 #include "metrics/jieba_segmenter.h"
 
+#include "harness/source_dir.h"
+
 #include "harness/error.h"
 #include "metrics/unicode_text.h"
 
