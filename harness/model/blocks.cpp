@@ -31,6 +31,14 @@ std::vector<WeightSpec> model_weight_specs(const ModelConfig& c) {
   return specs;
 }
 
+AttentionLayout qwen3_attention_layout(const ModelConfig& c) {
+  AttentionLayout a;
+  a.qkv_bias = c.attention_bias;
+  a.o_bias = c.attention_bias;
+  a.qk_norm = true;
+  return a;
+}
+
 std::vector<WeightSpec> attention_weight_specs(const ModelConfig& c, int64_t layer, const AttentionLayout& a) {
   auto name = [&](const std::string& s) { return ModelWeights::layer_name(layer, s); };
   const int64_t q_out = c.num_heads * c.head_dim;

@@ -20,6 +20,9 @@ struct AttentionLayout {
   bool qk_norm = false;    // per-head RMSNorm of q and k before RoPE (Qwen3)
 };
 
+// Qwen3 attention (dense and MoE): per-head q/k RMSNorm, optional attention bias on q/k/v and o.
+AttentionLayout qwen3_attention_layout(const ModelConfig& c);
+
 // x [.., n] -> RMSNorm(x) * weight, statistics in fp32.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 

@@ -6,20 +6,12 @@
 namespace kvbench {
 namespace {
 
-AttentionLayout qwen3_layout(const ModelConfig& c) {
-  AttentionLayout a;
-  a.qkv_bias = c.attention_bias;
-  a.o_bias = c.attention_bias;
-  a.qk_norm = true;
-  return a;
-}
-
 class Qwen3 : public Architecture {
  public:
   std::vector<WeightSpec> weight_specs(const ModelConfig& c) const override {
     std::vector<WeightSpec> specs = model_weight_specs(c);
     for (int64_t l = 0; l < c.num_layers; ++l) {
-      auto a = attention_weight_specs(c, l, qwen3_layout(c));
+      auto a = attention_weight_specs(c, l, qwen3_attention_layout(c));
       auto m = swiglu_weight_specs(ModelWeights::layer_name(l, "mlp"), c.hidden_size, c.intermediate_size, false);
       specs.insert(specs.end(), a.begin(), a.end());
       specs.insert(specs.end(), m.begin(), m.end());
@@ -27,7 +19,7 @@ class Qwen3 : public Architecture {
     return specs;
   }
   QkvProjection project_qkv(const ModelWeights& w, int64_t layer, const at::Tensor& x) const override {
-    return kvbench::project_qkv(w, layer, x, qwen3_layout(w.config()));
+    return kvbench::project_qkv(w, layer, x, qwen3_attention_layout(w.config()));
   }
   at::Tensor mlp(const ModelWeights& w, int64_t layer, const at::Tensor& x) const override {
     return swiglu_mlp(w, ModelWeights::layer_name(layer, "mlp"), x);

@@ -8,14 +8,6 @@
 namespace kvbench {
 namespace {
 
-AttentionLayout moe_layout(const ModelConfig& c) {
-  AttentionLayout a;
-  a.qkv_bias = c.attention_bias;
-  a.o_bias = c.attention_bias;
-  a.qk_norm = true;
-  return a;
-}
-
 class Qwen3Moe : public Architecture {
  public:
   void validate(const ModelConfig& c) const override {
@@ -27,7 +19,7 @@ class Qwen3Moe : public Architecture {
   std::vector<WeightSpec> weight_specs(const ModelConfig& c) const override {
     std::vector<WeightSpec> specs = model_weight_specs(c);
     for (int64_t l = 0; l < c.num_layers; ++l) {
-      auto a = attention_weight_specs(c, l, moe_layout(c));
+      auto a = attention_weight_specs(c, l, qwen3_attention_layout(c));
       auto m = c.is_moe_layer(l) ? moe_weight_specs(c, l)
                                  : swiglu_weight_specs(ModelWeights::layer_name(l, "mlp"), c.hidden_size,
                                                        c.intermediate_size, false);
@@ -41,7 +33,7 @@ class Qwen3Moe : public Architecture {
       if (w.config().is_moe_layer(l)) fuse_expert_gate_up(w, l);
   }
   QkvProjection project_qkv(const ModelWeights& w, int64_t layer, const at::Tensor& x) const override {
-    return kvbench::project_qkv(w, layer, x, moe_layout(w.config()));
+    return kvbench::project_qkv(w, layer, x, qwen3_attention_layout(w.config()));
   }
   at::Tensor mlp(const ModelWeights& w, int64_t layer, const at::Tensor& x) const override {
     if (w.config().is_moe_layer(layer)) return moe_block(w, layer, x);

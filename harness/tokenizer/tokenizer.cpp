@@ -100,6 +100,23 @@ void split_digits(std::string_view text, Span span, bool individual, std::vector
   }
 }
 
+// Splits `text` at the added tokens `matcher` finds: the text between them goes to `encode_text`,
+// each token's id straight to `out` (an added token is never split or merged).
+template <class EncodeText>
+void split_at_added_tokens(const AddedTokenMatcher& matcher, std::string_view text,
+                           std::vector<int32_t>& out, EncodeText encode_text) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t at = 0;
+    const AddedToken* tok = matcher.find(text, pos, &at);
+    const size_t seg_end = tok ? at : text.size();
+    if (seg_end > pos) encode_text(text.substr(pos, seg_end - pos));
+    if (!tok) break;
+    out.push_back(tok->id);
+    pos = at + tok->content.size();
+  }
+}
+
 }  // namespace
 
 Tokenizer::Tokenizer(std::unique_ptr<TokenizerParts> parts) : p_(std::move(parts)) {}
@@ -132,16 +149,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_t
   if (add_special_tokens) out.insert(out.end(), p_->prefix_ids.begin(), p_->prefix_ids.end());
   WordCache cache;
   WordCache* cache_ptr = text.size() >= kCacheMinBytes ? &cache : nullptr;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t at = 0;
-    const AddedToken* tok = p_->raw_matcher.find(text, pos, &at);
-    const size_t seg_end = tok ? at : text.size();
-    if (seg_end > pos) encode_segment(text.substr(pos, seg_end - pos), out, cache_ptr);
-    if (!tok) break;
-    out.push_back(tok->id);
-    pos = at + tok->content.size();
-  }
+  split_at_added_tokens(p_->raw_matcher, text, out,
+                        [&](std::string_view segment) { encode_segment(segment, out, cache_ptr); });
   if (add_special_tokens) out.insert(out.end(), p_->suffix_ids.begin(), p_->suffix_ids.end());
   return out;
 }
@@ -162,16 +171,8 @@ void Tokenizer::encode_segment(std::string_view text, std::vector<int32_t>& out,
     encode_pretokenized(text, out, cache);
     return;
   }
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t at = 0;
-    const AddedToken* tok = p_->normalized_matcher.find(text, pos, &at);
-    const size_t seg_end = tok ? at : text.size();
-    if (seg_end > pos) encode_pretokenized(text.substr(pos, seg_end - pos), out, cache);
-    if (!tok) break;
-    out.push_back(tok->id);
-    pos = at + tok->content.size();
-  }
+  split_at_added_tokens(p_->normalized_matcher, text, out,
+                        [&](std::string_view segment) { encode_pretokenized(segment, out, cache); });
 }
 
 void Tokenizer::encode_pretokenized(std::string_view text, std::vector<int32_t>& out,

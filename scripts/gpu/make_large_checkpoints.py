@@ -9,8 +9,13 @@ import argparse
 import json
 import os
 
+import sys
+
 import torch
 import transformers
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from make_tiny_checkpoints import greedy  # noqa: E402  (same transformers greedy loop)
 
 MODELS = {
     "llama31_8b": ("LlamaConfig", "LlamaForCausalLM", dict(
@@ -27,20 +32,6 @@ MODELS = {
         bos_token_id=151643, eos_token_id=151645,
         rope_parameters=dict(rope_type="default", rope_theta=1000000.0))),
 }
-
-
-def greedy(model, prompt, steps):
-    with torch.no_grad():
-        out = model(prompt, use_cache=True)
-        cache, tokens = out.past_key_values, []
-        for _ in range(steps):
-            tok = out.logits[:, -1].float().argmax(-1)
-            tokens.append(int(tok))
-            if len(tokens) == steps:
-                break
-            out = model(tok[:, None], past_key_values=cache, use_cache=True)
-            cache = out.past_key_values
-    return tokens
 
 
 def main():
