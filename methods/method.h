@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace kvbench {
 
@@ -67,14 +68,35 @@ struct AttentionCall {
   double scale = 1.0;        // softmax scale, 1/sqrt(d)
 };
 
-// Memory and work accounting of a method (totals over all layers).
+// Tokens one KV head attends at a decode step, by role (mean over KV heads and sequences when they
+// differ). Methods resolve their budgets per layer at the end of prefill and report them here, so a
+// table can always say how many tokens each method attended (sink + local + outliers + selected +
+// generated = tokens attended).
+struct LayerBudget {
+  int64_t sink = 0;       // attention sinks / prefix kept exactly
+  int64_t local = 0;      // recent prompt window kept exactly
+  int64_t outliers = 0;   // outlier rows/chunks kept exactly
+  int64_t selected = 0;   // rows chosen per step by the method's scoring rule
+  int64_t generated = 0;  // generated tokens so far (kept exactly)
+  int64_t total() const { return sink + local + outliers + selected + generated; }
+};
+
+// Memory and work accounting of a method (totals over all layers). generate() snapshots it after
+// prefill and after every decode step (harness/model/generate.h) and derives per-step figures from
+// the cumulative counters.
 struct KVMemory {
-  int64_t device_bytes = 0;        // resident on the compute device (KV, metadata; allocated)
-  int64_t host_bytes = 0;          // resident in host RAM (offloaded KV)
-  int64_t peak_device_bytes = 0;   // peak of device_bytes since reset()
-  double tokens_attended = 0;      // last decode step: KV rows attended per layer, KV head and
-                                   // sequence (mean); after prefill: the prompt tokens' mean
-  int64_t host_to_device_bytes = 0;  // bytes moved host->device since reset()
+  int64_t device_bytes = 0;           // persistent on the compute device (= kv + metadata bytes)
+  int64_t kv_device_bytes = 0;        //   of which key/value rows (exact or quantized)
+  int64_t metadata_device_bytes = 0;  //   of which selection metadata (landmarks, digests, factors, ids)
+  int64_t transient_device_bytes = 0; // per-step working buffers (gathered rows), not in device_bytes
+  int64_t host_bytes = 0;             // resident in host RAM (offloaded KV)
+  int64_t peak_device_bytes = 0;      // peak of device_bytes + transient since reset()
+  double tokens_attended = 0;         // last decode step: KV rows attended per layer, KV head and
+                                      // sequence (mean); after prefill: the prompt tokens' mean
+  int64_t host_to_device_bytes = 0;   // bytes moved host->device since reset() (HostToDevice counter)
+  int64_t cache_hits = 0;             // since reset(): fetched rows/chunks found already resident
+  int64_t cache_lookups = 0;          // since reset(): rows/chunks the selection asked for
+  std::vector<LayerBudget> layer_budgets;  // per layer at the last decode step; empty: unbudgeted
 };
 
 class KVMethod {
