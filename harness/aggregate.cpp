@@ -29,10 +29,18 @@ double percentile(std::vector<double> xs, double q) {
   return xs[lo] + (pos - static_cast<double>(lo)) * (xs[hi] - xs[lo]);
 }
 
-void collect_numbers(const json& object, std::map<std::string, std::vector<double>>& out) {
+// Numeric fields of `object`, those of nested objects as "parent.field"; lists, strings, booleans
+// and nulls are skipped (per-layer and per-step lists are for reading, not for averaging).
+void collect_numbers(const json& object, std::map<std::string, std::vector<double>>& out,
+                     const std::string& prefix = "") {
   if (!object.is_object()) return;
-  for (const auto& [key, v] : object.items())
-    if (v.is_number()) out[key].push_back(v.get<double>());
+  for (const auto& [key, v] : object.items()) {
+    if (v.is_number()) {
+      out[prefix + key].push_back(v.get<double>());
+    } else if (v.is_object()) {
+      collect_numbers(v, out, prefix + key + ".");
+    }
+  }
 }
 
 }  // namespace

@@ -78,7 +78,9 @@ ParamSpecs generation_specs() {
 }
 
 ParamSpecs output_specs() {
-  return {spec("dir", ParamType::kString, "runs", "root of the run directories")};
+  return {spec("dir", ParamType::kString, "runs", "root of the run directories"),
+          spec("per_step_accounting", ParamType::kBool, false,
+               "also record per-decode-step KV accounting arrays in samples.jsonl (kv.steps)")};
 }
 
 const CatalogEntry& find_component(const std::string& kind, const std::string& name,
@@ -247,6 +249,7 @@ std::string run_label(const json& resolved) {
 json identity_config(const json& resolved) {
   json id = resolved;
   id["output"].erase("dir");
+  id["output"].erase("per_step_accounting");  // what is recorded, not what is run
   id["task"].erase("limit");
   id["task"].erase("ids");
   id["task"].erase("data_root");

@@ -8,7 +8,7 @@
 //   method:     name (registered KV method, default "full"), params (the method's ParamSpecs)
 //   task:       name, protocol (default: the task's), params, limit, ids, data_root
 //   generation: max_new_tokens (null: the task's), stop, stop_token_ids, prefill_chunk
-//   output:     dir
+//   output:     dir, per_step_accounting (per-decode-step KV arrays in samples.jsonl)
 //   seed
 // String values of model.path, output.dir and task.data_root expand ${VAR} and ${VAR:-default}
 // (KVBENCH_CACHE defaults to ~/.cache/kvbench).
@@ -43,7 +43,8 @@ std::vector<RunConfig> load_runs(const std::string& config_path,
 std::string run_label(const nlohmann::json& resolved);
 
 // The part of the config that identifies the results: everything except where results are written
-// (output.dir) and which samples are selected (task.limit, task.ids): the same run extended to more
+// (output.dir), what is recorded (output.per_step_accounting) and which samples are selected
+// (task.limit, task.ids): the same run extended to more
 // samples resumes in the same directory.
 nlohmann::json identity_config(const nlohmann::json& resolved);
 

@@ -2,10 +2,16 @@
 // "full": the uncompressed KV cache. Every layer keeps all post-RoPE keys and values on the compute
 // device in the compute dtype, in slot order ([B, Hkv, capacity, d], grown geometrically when the
 // reset() hint is exceeded), and attends exactly over all of them (causal + padding mask).
+// Accounting: kv_device_bytes = the allocated K/V capacity (L * B * Hkv * capacity * d * 2 * elem,
+// harness/kv/memory_formulas.h), metadata_device_bytes = the [B, capacity] bool validity rows.
+// Layer budgets: full attends everything, so every prompt token is reported as `local` (an exact
+// window covering the whole prompt; mean valid prompt tokens per sequence, rounded) and every token
+// fed in decode as `generated`; sink/outliers/selected are 0 and total() = tokens attended.
 #include "harness/model/attention.h"
 #include "methods/method.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace kvbench {
@@ -33,6 +39,15 @@ class FullCache : public KVMethod {
     layer.valid.narrow(1, layer.length, t).copy_(call.valid);
     layer.has_padding = layer.has_padding || call.batch_has_padding;
     layer.length += t;
+    if (call.phase == AttentionPhase::kPrefill) {
+      layer.prompt_slots = layer.length;
+      if (call.last_prefill_chunk) {
+        layer.prompt_tokens =
+            layer.has_padding ? std::llround(layer.valid.narrow(1, 0, layer.length).sum().item<double>() /
+                                             static_cast<double>(batch_))
+                              : layer.length;
+      }
+    }
     const int64_t s = layer.length;
     at::Tensor key_valid = layer.has_padding ? layer.valid.narrow(1, 0, s) : at::Tensor();
     if (call.layer == 0) {
@@ -47,9 +62,22 @@ class FullCache : public KVMethod {
 
   KVMemory memory() const override {
     KVMemory m;
-    m.device_bytes = device_bytes();
+    for (const Layer& l : layers_) {
+      if (!l.keys.defined()) continue;
+      m.kv_device_bytes += static_cast<int64_t>(l.keys.nbytes() + l.values.nbytes());
+      m.metadata_device_bytes += static_cast<int64_t>(l.valid.nbytes());
+    }
+    m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
     m.peak_device_bytes = peak_device_bytes_;
     m.tokens_attended = tokens_attended_;
+    if (!layers_.empty() && layers_.front().length > 0) {
+      for (const Layer& l : layers_) {
+        LayerBudget b;
+        b.local = l.prompt_tokens;
+        b.generated = l.length - l.prompt_slots;
+        m.layer_budgets.push_back(b);
+      }
+    }
     return m;
   }
 
@@ -59,6 +87,8 @@ class FullCache : public KVMethod {
     at::Tensor values;   // [B, Hkv, capacity, d]
     at::Tensor valid;    // [B, capacity] bool
     int64_t length = 0;  // slots filled
+    int64_t prompt_slots = 0;   // slots filled by prefill (padding included)
+    int64_t prompt_tokens = 0;  // valid prompt tokens per sequence (mean, rounded), set at prefill end
     bool has_padding = false;
   };
 
@@ -87,7 +117,7 @@ class FullCache : public KVMethod {
       if (!l.keys.defined()) continue;
       total += static_cast<int64_t>(l.keys.nbytes() + l.values.nbytes() + l.valid.nbytes());
     }
-    return total;
+    return total;  // = memory().kv_device_bytes + memory().metadata_device_bytes
   }
 
   ModelView model_;

@@ -13,6 +13,10 @@
 // original positions (the kvpress StreamingLLMPress behaviour).
 // Storage per layer: keys [1, Hkv, n, d] (pre-RoPE when reassigning), values [1, Hkv, n, d], on the
 // compute device. Batches must not be padded (kvbench runs one sequence per sample).
+// Accounting: kv_device_bytes = bytes of the stored keys/values (no metadata). Layer budgets: the
+// cache holds [prompt entries | generated entries] with the middle evicted; prompt entries are
+// reported as `sink` (the first min(sink_tokens, prompt entries)) and `local` (the rest of the kept
+// prompt window), generated entries still in the cache as `generated`; total() = tokens attended.
 #include "harness/model/attention.h"
 #include "harness/model/rope.h"
 #include "methods/method.h"
@@ -53,6 +57,7 @@ class StreamingLLM : public KVMethod {
       if (call.last_prefill_chunk) {
         if (!reassign_) layer.keys = layer.prompt_keys;
         layer.prompt_keys = at::Tensor();
+        layer.prompt_entries = layer.keys.size(2);
         evict_to(layer, sink_ + recent_);
       }
       if (call.layer == 0) tokens_attended_ = static_cast<double>(call.slot_offset + call.key.size(2));
@@ -60,6 +65,7 @@ class StreamingLLM : public KVMethod {
       evict_to(layer, sink_ + recent_ - 1);  // room for the new token
       layer.keys = append(layer.keys, reassign_ ? call.key_pre_rope : call.key);
       layer.values = append(layer.values, call.value);
+      ++layer.generated_entries;
       const int64_t n = layer.keys.size(2);
       at::Tensor keys = layer.keys;
       if (reassign_) {
@@ -77,9 +83,19 @@ class StreamingLLM : public KVMethod {
 
   KVMemory memory() const override {
     KVMemory m;
-    m.device_bytes = device_bytes();
+    m.kv_device_bytes = device_bytes();
+    m.device_bytes = m.kv_device_bytes;
     m.peak_device_bytes = peak_device_bytes_;
     m.tokens_attended = tokens_attended_;
+    if (!layers_.empty() && layers_.front().keys.defined()) {
+      for (const Layer& l : layers_) {
+        LayerBudget b;
+        b.sink = std::min(sink_, l.prompt_entries);
+        b.local = l.prompt_entries - b.sink;
+        b.generated = l.generated_entries;
+        m.layer_budgets.push_back(b);
+      }
+    }
     return m;
   }
 
@@ -92,6 +108,9 @@ class StreamingLLM : public KVMethod {
     at::Tensor prompt_keys;  // [1, Hkv, S, d] post-RoPE, during prefill only
     at::Tensor keys;         // [1, Hkv, n, d] pre-RoPE (reassign_positions) or post-RoPE
     at::Tensor values;       // [1, Hkv, n, d]
+    // Entries in the cache, in order: prompt_entries prompt tokens, then generated_entries tokens.
+    int64_t prompt_entries = 0;
+    int64_t generated_entries = 0;
   };
 
   static at::Tensor append(const at::Tensor& cache, const at::Tensor& added) {
@@ -109,7 +128,12 @@ class StreamingLLM : public KVMethod {
     };
     layer.keys = cut(layer.keys);
     layer.values = cut(layer.values);
-    evicted_ += n - sink - keep_recent;
+    // Evicted: entries [sink, n - keep_recent); the prompt entries among them go first.
+    const int64_t evicted = n - sink - keep_recent;
+    const int64_t evicted_prompt = std::max<int64_t>(std::min(n - keep_recent, layer.prompt_entries) - sink, 0);
+    layer.prompt_entries -= evicted_prompt;
+    layer.generated_entries -= evicted - evicted_prompt;
+    evicted_ += evicted;
   }
 
   int64_t device_bytes() const {

@@ -3,10 +3,28 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <set>
 
 namespace kvbench {
+
+namespace {
+
+// metrics.json kv.<field>.mean of the first field present, scaled and formatted; "-" when none is.
+std::string kv_mean(const nlohmann::json& run, std::initializer_list<const char*> fields, double scale,
+                    const char* format) {
+  const nlohmann::json kv = run.value("kv", nlohmann::json::object());
+  for (const char* field : fields) {
+    if (!kv.contains(field) || !kv[field].is_object() || !kv[field].contains("mean")) continue;
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, format, kv[field]["mean"].get<double>() * scale);
+    return buffer;
+  }
+  return "-";
+}
+
+}  // namespace
 
 std::string format_results_table(const std::vector<nlohmann::json>& runs) {
   std::set<std::string> score_names;
@@ -16,6 +34,7 @@ std::string format_results_table(const std::vector<nlohmann::json>& runs) {
   }
   std::vector<std::string> header = {"task", "protocol", "model", "method", "budget", "n"};
   header.insert(header.end(), score_names.begin(), score_names.end());
+  header.insert(header.end(), {"tokens attended", "GPU KV+meta MiB"});
   header.push_back("status");
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : runs) {
@@ -36,6 +55,8 @@ std::string format_results_table(const std::vector<nlohmann::json>& runs) {
         row.push_back("-");
       }
     }
+    row.push_back(kv_mean(r, {"tokens_attended_mean", "tokens_attended"}, 1.0, "%.1f"));
+    row.push_back(kv_mean(r, {"device_bytes"}, 1.0 / (1024.0 * 1024.0), "%.2f"));
     row.push_back(r.value("status", ""));
     rows.push_back(row);
   }

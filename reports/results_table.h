@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The table printed at the end of `kvbench run`: one row per run (task, protocol, model, method,
-// budget, samples, every score mean, status) in GitHub markdown, readable in a terminal too.
+// budget, samples, every score mean, tokens attended per KV head and decode step, persistent GPU
+// KV + metadata MiB, status) in GitHub markdown, readable in a terminal too.
 #pragma once
 
 #include <nlohmann/json.hpp>

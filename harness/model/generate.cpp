@@ -113,6 +113,7 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
   }
   at::Tensor next = take(logits);
   result.prefill_ms = ms_since(start);
+  result.kv_after_prefill = method.memory();
 
   // Decode.
   at::Tensor step_valid = at::ones({batch, 1}, at::kBool);
@@ -130,8 +131,9 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
     logits = model.forward(in, method);
     next = take(logits);
     result.decode_ms.push_back(ms_since(start));
+    result.kv_steps.push_back(method.memory());  // outside the timed region
   }
-  result.kv = method.memory();
+  result.kv = result.kv_steps.empty() ? result.kv_after_prefill : result.kv_steps.back();
   result.peak_host_rss_bytes = peak_rss_bytes();
   return result;
 }

@@ -42,6 +42,8 @@ struct GenerateResult {
   double prefill_ms = 0;                     // prompt forward + first token (time to first token)
   std::vector<double> decode_ms;             // one entry per decode step
   KVMemory kv;                               // the method's accounting at the end
+  KVMemory kv_after_prefill;                 // memory() right after the prompt (and first token)
+  std::vector<KVMemory> kv_steps;            // memory() after each decode step (decode_ms order)
   int64_t peak_host_rss_bytes = 0;           // process peak RSS (getrusage) after the run
   // keep_logits: logits [B, vocab] (fp32, CPU) that chose token i, for i = 0 .. steps-1.
   std::vector<at::Tensor> step_logits;

@@ -8,7 +8,8 @@
 //   decode  = greedy (harness/model/generate.h) with the KV method of the run, stopping on EOS ids,
 //             stop token ids, stop strings (StopStringStream, the stop string itself is cut off)
 //             or max_new_tokens;
-//   record  = prediction, token counts, TTFT/TPOT, KV bytes and the method's counters.
+//   record  = prediction, token counts, TTFT/TPOT, KV bytes, the KV accounting record
+//             (harness/model/kv_accounting.h) and the method's counters.
 // A prompt longer than model.max_context (or the model's max_position_embeddings) minus
 // max_new_tokens is an error for that sample (the task decides how to truncate, by protocol).
 #include "harness/engine.h"
@@ -16,6 +17,7 @@
 #include "harness/hashing.h"
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
+#include "harness/model/kv_accounting.h"
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/decode_stream.h"
 #include "harness/tokenizer/tokenizer.h"
@@ -78,6 +80,8 @@ class HfEngine : public Engine {
     KVBENCH_ASSERT(entry != nullptr, "validated method not registered");
     method_ = entry->make(method["params"]);
     method_name_ = method["name"].get<std::string>();
+    if (run.contains("output") && run["output"].contains("per_step_accounting"))
+      per_step_accounting_ = run["output"]["per_step_accounting"].get<bool>();
     if (run["task"]["params"].contains("enable_thinking") &&
         run["task"]["params"]["enable_thinking"].is_boolean())
       template_options_.enable_thinking = run["task"]["params"]["enable_thinking"].get<bool>();
@@ -154,8 +158,7 @@ class HfEngine : public Engine {
                   {"kv_host_bytes", result.kv.host_bytes},
                   {"kv_peak_device_bytes", result.kv.peak_device_bytes},
                   {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
-    out.kv = {{"tokens_attended", result.kv.tokens_attended},
-              {"host_to_device_bytes", result.kv.host_to_device_bytes}};
+    out.kv = kv_accounting_record(result, per_step_accounting_);
     json stats = method_->stats();
     for (const auto& [k, v] : stats.items()) out.kv[k] = v;
     out.kv["finish_reason"] = result.finish_reasons[0];
@@ -171,6 +174,7 @@ class HfEngine : public Engine {
   std::unique_ptr<KVMethod> method_;
   std::string method_name_;
   int64_t max_context_ = 0;
+  bool per_step_accounting_ = false;  // output.per_step_accounting
 };
 
 struct HfEngineFactory : EngineFactory {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,23 +55,39 @@ inline std::vector<int64_t> equivalence_prompt(const nlohmann::json& reference, 
   return prompt;
 }
 
-// Returns the largest logit difference seen over all models and steps (for logging).
+// The tiny model `name` (fp32, CPU), loaded once per test process.
+inline const CausalLM& tiny_model(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<CausalLM>> models;
+  auto& slot = models[name];
+  if (!slot) slot = CausalLM::load(tiny_models_dir() + "/" + name, {at::kFloat, at::kCPU});
+  return *slot;
+}
+
+// Returns the largest logit difference seen over all models and steps (for logging). The full
+// cache's run is computed once per (model, prompt length, steps, prefill chunk) per test process.
 inline double expect_equivalent_to_full(const std::string& method_name, const nlohmann::json& params,
                                         const EquivalenceOptions& options = {}) {
+  static std::map<std::string, GenerateResult> full_runs;
   double worst = 0;
   for (const auto& model_name : options.models) {
-    auto model = CausalLM::load(tiny_models_dir() + "/" + model_name, {at::kFloat, at::kCPU});
+    const CausalLM& model = tiny_model(model_name);
     const std::vector<int64_t> prompt =
-        equivalence_prompt(tiny_reference(model_name), options.prompt_tokens, model->config().vocab_size);
+        equivalence_prompt(tiny_reference(model_name), options.prompt_tokens, model.config().vocab_size);
     GenerateOptions generate_options;
     generate_options.max_new_tokens = options.max_new_tokens;
     generate_options.stop_on_eos = false;
     generate_options.keep_logits = true;
     generate_options.prefill_chunk = options.prefill_chunk;
-    auto full = make_method("full", nlohmann::json::object());
-    const GenerateResult expected = generate(*model, *full, {prompt}, generate_options);
+    const std::string key = model_name + "/" + std::to_string(options.prompt_tokens) + "/" +
+                            std::to_string(options.max_new_tokens) + "/" + std::to_string(options.prefill_chunk);
+    auto cached = full_runs.find(key);
+    if (cached == full_runs.end()) {
+      auto full = make_method("full", nlohmann::json::object());
+      cached = full_runs.emplace(key, generate(model, *full, {prompt}, generate_options)).first;
+    }
+    const GenerateResult& expected = cached->second;
     auto method = make_method(method_name, params);
-    const GenerateResult got = generate(*model, *method, {prompt}, generate_options);
+    const GenerateResult got = generate(model, *method, {prompt}, generate_options);
     EXPECT_EQ(got.tokens, expected.tokens) << method_name << " " << params.dump() << " on " << model_name;
     EXPECT_EQ(got.step_logits.size(), expected.step_logits.size()) << model_name;
     const size_t steps = std::min(got.step_logits.size(), expected.step_logits.size());

@@ -189,6 +189,17 @@ TEST_F(ConfigTest, IdentityIgnoresOutputAndSampleSelection) {
   EXPECT_NE(run_hash(a[0].resolved, "d"), run_hash(c[0].resolved, "d"));
 }
 
+TEST_F(ConfigTest, PerStepAccountingIsABooleanOutsideTheHash) {
+  auto off = load_runs(write("steps.yaml", kBase).string(), {});
+  EXPECT_EQ(off[0].resolved["output"]["per_step_accounting"], false);
+  auto on = load_runs(write("steps.yaml", kBase).string(), {"output.per_step_accounting=true"});
+  EXPECT_EQ(on[0].resolved["output"]["per_step_accounting"], true);
+  EXPECT_EQ(run_hash(off[0].resolved, "d"), run_hash(on[0].resolved, "d"));  // recording, not running
+  std::string msg = config_error("steps_bad.yaml", std::string(kBase) + "output:\n  per_step_accounting: 3\n");
+  EXPECT_NE(msg.find("output.per_step_accounting"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a boolean"), std::string::npos) << msg;
+}
+
 TEST_F(ConfigTest, EnvironmentExpansion) {
   ::setenv("KVBENCH_TEST_MODELS", "/opt/m", 1);
   EXPECT_EQ(expand_env("${KVBENCH_TEST_MODELS}/tiny"), "/opt/m/tiny");
