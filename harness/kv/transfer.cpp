@@ -38,8 +38,11 @@ struct HostToDevice::CudaState {
   // Drops the references whose copies have finished (non-blocking).
   void release_finished() {
     size_t keep = 0;
-    for (auto& entry : retired)
-      if (!entry.first->query()) retired[keep++] = std::move(entry);
+    for (size_t i = 0; i < retired.size(); ++i) {
+      if (retired[i].first->query()) continue;  // finished: drop the references
+      if (keep != i) retired[keep] = std::move(retired[i]);
+      ++keep;
+    }
     retired.resize(keep);
   }
 };
@@ -61,12 +64,17 @@ void check_pair(const at::Tensor& src_host, const at::Tensor& dst, const char* w
 // memory is pageable or not mapped for `device`.
 at::Tensor device_alias(const at::Tensor& src, const at::Device& device) {
   if (src.numel() == 0) return at::Tensor();
-  void* device_ptr = nullptr;
-  if (cudaHostGetDevicePointer(&device_ptr, src.data_ptr(), 0) != cudaSuccess) {
-    (void)cudaGetLastError();  // pageable memory: clear the (non-sticky) error and fall back
+  // Page-locked (cudaHostAlloc / cudaHostRegister) memory reports type cudaMemoryTypeHost and the
+  // device address of this very byte (views into an allocation included); pageable memory reports
+  // cudaMemoryTypeUnregistered.
+  cudaPointerAttributes attributes{};
+  if (cudaPointerGetAttributes(&attributes, src.data_ptr()) != cudaSuccess) {
+    (void)cudaGetLastError();  // clear the (non-sticky) error and take the staged path
     return at::Tensor();
   }
-  return at::from_blob(device_ptr, src.sizes(), src.strides(), [](void*) {}, src.options().device(device));
+  if (attributes.type != cudaMemoryTypeHost || attributes.devicePointer == nullptr) return at::Tensor();
+  return at::from_blob(attributes.devicePointer, src.sizes(), src.strides(), [](void*) {},
+                       src.options().device(device));
 }
 #endif
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The "full" KV method: registration, exactness of its attention against a hand-written masked
-// softmax (prefill chunks, decode steps, GQA, left padding) and its memory accounting.
+// softmax (prefill chunks, decode steps, GQA, left padding) and its memory accounting (K/V vs
+// validity-row bytes, layer budgets).
 #include "methods/method.h"
 
 #include <gtest/gtest.h>
@@ -84,7 +85,17 @@ TEST(FullMethod, ExactOverChunksDecodeAndPadding) {
   // Capacity grew 4 -> 9 -> 18: K and V fp32 + the bool validity row, per layer.
   const int64_t per_layer = 2 * b * hkv * 18 * d * 4 + b * 18;
   EXPECT_EQ(m.device_bytes, 2 * per_layer);
+  EXPECT_EQ(m.kv_device_bytes, 2 * (2 * b * hkv * 18 * d * 4));
+  EXPECT_EQ(m.metadata_device_bytes, 2 * (b * 18));
   EXPECT_EQ(m.peak_device_bytes, m.device_bytes);
+  // Budgets: prompt tokens as `local` (valid ones, mean over sequences (6 + 9) / 2 rounded), the 3
+  // decode tokens as `generated`.
+  ASSERT_EQ(m.layer_budgets.size(), 2u);
+  for (const LayerBudget& budget : m.layer_budgets) {
+    EXPECT_EQ(budget.local, 8);
+    EXPECT_EQ(budget.generated, steps);
+    EXPECT_EQ(budget.sink + budget.outliers + budget.selected, 0);
+  }
 }
 
 }  // namespace
