@@ -7,6 +7,7 @@
 #pragma once
 
 #include "harness/kernels/gather_rows.h"
+#include "harness/kernels/kernel_math.h"
 
 #include <cstdint>
 
@@ -15,26 +16,20 @@ namespace kernels {
 
 template <typename Vec>
 __global__ void gather_rows_kernel(GatherRowsArgs a) {
-  const int64_t units = a.row_bytes / static_cast<int64_t>(sizeof(Vec));
-  const int64_t total = a.batch * a.heads * a.k * units;
+  constexpr int64_t kUnit = sizeof(Vec);
+  const int64_t total = a.batch * a.heads * a.k * (a.row_bytes / kUnit);
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t unit = idx % units;
-    const int64_t row = idx / units;  // (b * H + h) * k + i
-    const int64_t i = row % a.k;
-    const int64_t h = (row / a.k) % a.heads;
-    const int64_t b = row / (a.k * a.heads);
-    const int64_t s = a.index[row];
+    const char* src = nullptr;
+    char* dst = nullptr;
+    gather_unit_address(a, kUnit, idx, &src, &dst);
     Vec value{};
-    if (s >= 0 && s < a.src_rows) {
-      const char* src_row =
-          static_cast<const char*>(a.src) + b * a.src_stride_b + h * a.src_stride_h + s * a.src_stride_s;
-      value = reinterpret_cast<const Vec*>(src_row)[unit];
+    if (src != nullptr) {
+      value = *reinterpret_cast<const Vec*>(src);
     } else if (a.bad_index != nullptr) {
       atomicExch(a.bad_index, 1);
     }
-    char* out_row = static_cast<char*>(a.out) + b * a.out_stride_b + h * a.out_stride_h + i * a.out_stride_k;
-    reinterpret_cast<Vec*>(out_row)[unit] = value;
+    *reinterpret_cast<Vec*>(dst) = value;
   }
 }
 

@@ -8,6 +8,7 @@
 // Raw pointers only (no torch headers); arguments: landmark_scores.h.
 #pragma once
 
+#include "harness/kernels/kernel_math.h"
 #include "harness/kernels/landmark_scores.h"
 
 #include <cstdint>
@@ -15,31 +16,12 @@
 namespace kvbench {
 namespace kernels {
 
-// qt[b, h, q, w] for w in [0, W): with j0 = (h * d) / g the head's first group, coordinate w lies in
-// group j = j0 + w / g at in-group index i = w % g, and
-//   qt[w] = sum over head channels p whose global channel c = h * d + p lies in group j of
-//           H_g[i][c % g] * query[b, h, q, p],    H_g[i][m] = (-1)^popcount(i & m).
-// (g >= d: the head lies in one group, w / g == 0; g < d: the head spans d / g groups of g channels.)
+// qt = the Hadamard-transformed query (kernel_math.h `hadamard_query_value`), one element per thread.
 __global__ void hadamard_query_kernel(LandmarkScoresArgs a) {
-  const int64_t width = a.group > a.head_dim ? a.group : a.head_dim;
-  const int64_t total = a.batch * a.num_kv_heads * a.q_rows * width;
+  const int64_t total = a.batch * a.num_kv_heads * a.q_rows * landmark_width(a);
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
-       idx += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t w = idx % width;
-    const int64_t row = idx / width;                    // (b * Hkv + h) * Gq + q
-    const int64_t h = (row / a.q_rows) % a.num_kv_heads;
-    const float* q = a.query + row * a.head_dim;
-    const int64_t j = (h * a.head_dim) / a.group + w / a.group;
-    const int64_t i = w % a.group;
-    float acc = 0.f;
-    for (int64_t p = 0; p < a.head_dim; ++p) {
-      const int64_t c = h * a.head_dim + p;
-      if (c / a.group != j) continue;
-      const bool negative = __popcll(static_cast<unsigned long long>(i & (c % a.group))) & 1;
-      acc += negative ? -q[p] : q[p];
-    }
-    a.query_hadamard[idx] = acc;
-  }
+       idx += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    a.query_hadamard[idx] = hadamard_query_value(a, idx);
 }
 
 __device__ __forceinline__ float warp_sum(float v) {
@@ -48,8 +30,8 @@ __device__ __forceinline__ float warp_sum(float v) {
 }
 
 // Block = kWarps warps, grid = (landmark tiles, B). Dynamic shared memory: the grid, 256 * D floats.
-// Head h reads the codes of its groups: entries e in [0, W / D), code byte j0 * g / D + e, whose
-// group is j0 + e * D / g and whose D query coordinates are qt[e * D, e * D + D).
+// Warp w of the block scores landmark t; lane l sums the entries l, l + 32, ... of each head
+// (kernel_math.h `landmark_partial_score`), the warp adds the lanes up and lane 0 writes score / g.
 template <int kWarps>
 __global__ void landmark_scores_kernel(LandmarkScoresArgs a) {
   extern __shared__ float grid_s[];
@@ -58,29 +40,13 @@ __global__ void landmark_scores_kernel(LandmarkScoresArgs a) {
   const int64_t b = blockIdx.y;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
-  const int64_t width = a.group > a.head_dim ? a.group : a.head_dim;
-  const int64_t entries = width / a.grid_dim;
   const float inv_group = 1.f / static_cast<float>(a.group);
   for (int64_t t = static_cast<int64_t>(blockIdx.x) * kWarps + warp; t < a.n;
        t += static_cast<int64_t>(gridDim.x) * kWarps) {
-    const uint8_t* code_row = a.codes + (b * a.n + t) * a.codes_per_row;
-    const float* scale_row = a.scales + (b * a.n + t) * a.groups_per_row;
     for (int64_t h = 0; h < a.num_kv_heads; ++h) {
-      const int64_t j0 = (h * a.head_dim) / a.group;
-      const int64_t first_code = j0 * a.group / a.grid_dim;
       for (int64_t q = 0; q < a.q_rows; ++q) {
-        const int64_t row = (b * a.num_kv_heads + h) * a.q_rows + q;
-        const float* qt = a.query_hadamard + row * width;
-        float acc = 0.f;
-        for (int64_t e = lane; e < entries; e += 32) {
-          const float* point = grid_s + static_cast<int64_t>(code_row[first_code + e]) * a.grid_dim;
-          const float* qp = qt + e * a.grid_dim;
-          float dot = 0.f;
-          for (int64_t m = 0; m < a.grid_dim; ++m) dot += qp[m] * point[m];
-          acc += scale_row[j0 + (e * a.grid_dim) / a.group] * dot;
-        }
-        acc = warp_sum(acc);
-        if (lane == 0) a.scores[row * a.n + t] = acc * inv_group;
+        const float acc = warp_sum(landmark_partial_score(a, grid_s, b, t, h, q, lane, 32));
+        if (lane == 0) a.scores[landmark_score_index(a, b, h, q, t)] = acc * inv_group;
       }
     }
   }

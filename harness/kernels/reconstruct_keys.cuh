@@ -3,13 +3,11 @@
 // Block = (tile of kRows rows, KV head h, batch b), head_dim / 2 threads. The tile's U rows are
 // staged in shared memory as float; thread j accumulates the pair of output channels (j, j + d/2)
 // of every row of the tile over the rank in float32 (SV reads coalesced across threads), then
-// applies the rotate-half RoPE
-//   out[j]       = k[j] * cos[j]             - k[j + d/2] * sin[j]
-//   out[j + d/2] = k[j + d/2] * cos[j + d/2] + k[j] * sin[j + d/2]
-// and rounds once to the output dtype. Raw pointers only (no torch headers); arguments:
+// applies the rotate-half RoPE (kernel_math.h `rope_pair`) and rounds once to the output dtype. Raw pointers only (no torch headers); arguments:
 // reconstruct_keys.h.
 #pragma once
 
+#include "harness/kernels/kernel_math.h"
 #include "harness/kernels/reconstruct_keys.h"
 
 #include <cuda_bf16.h>
@@ -45,15 +43,11 @@ __global__ void reconstruct_keys_kernel(ReconstructKeysArgs a) {
   const int64_t h = blockIdx.y;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kRows;
   const int64_t rows = (a.n - first) < kRows ? (a.n - first) : kRows;
-  const int64_t head_row0 = (b * a.heads + h) * a.n;  // row index of (b, h, 0) in positions/cos/sin/keys
   for (int rr = threadIdx.x; rr < kRows; rr += blockDim.x) {
     int64_t pos = -1;
     if (rr < rows) {
-      pos = a.positions[head_row0 + first + rr];
-      if (pos < 0 || pos >= a.seq) {
-        if (a.bad_position != nullptr) atomicExch(a.bad_position, 1);
-        pos = -1;
-      }
+      pos = reconstruct_position(a, reconstruct_row(a, b, h, first + rr));
+      if (pos < 0 && a.bad_position != nullptr) atomicExch(a.bad_position, 1);
     }
     tile_pos[rr] = pos;
   }
@@ -84,12 +78,11 @@ __global__ void reconstruct_keys_kernel(ReconstructKeysArgs a) {
 #pragma unroll
   for (int rr = 0; rr < kRows; ++rr) {
     if (rr >= rows) break;
-    const int64_t base = (head_row0 + first + rr) * a.head_dim;
+    const int64_t base = reconstruct_row(a, b, h, first + rr) * a.head_dim;
     float out_lo = 0.f, out_hi = 0.f;
-    if (tile_pos[rr] >= 0) {
-      out_lo = lo[rr] * to_float(cos[base + j]) - hi[rr] * to_float(sin[base + j]);
-      out_hi = hi[rr] * to_float(cos[base + j + half]) + lo[rr] * to_float(sin[base + j + half]);
-    }
+    if (tile_pos[rr] >= 0)
+      rope_pair(lo[rr], hi[rr], to_float(cos[base + j]), to_float(sin[base + j]), to_float(cos[base + j + half]),
+                to_float(sin[base + j + half]), &out_lo, &out_hi);
     keys[base + j] = from_float<T>(out_lo);
     keys[base + j + half] = from_float<T>(out_hi);
   }

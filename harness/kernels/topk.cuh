@@ -9,19 +9,13 @@
 // Raw pointers only (no torch headers); arguments: topk.h.
 #pragma once
 
+#include "harness/kernels/kernel_math.h"
 #include "harness/kernels/topk.h"
 
 #include <cstdint>
 
 namespace kvbench {
 namespace kernels {
-
-__device__ __forceinline__ uint32_t topk_order_key(float x) {
-  if (x != x) return 0xffffffffu;  // NaN ranks above every number
-  if (x == 0.f) x = 0.f;           // -0 ranks as +0
-  const uint32_t bits = __float_as_uint(x);
-  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-}
 
 // Exclusive prefix sum of `value` over the block (kThreads threads, a multiple of 32, at most 1024);
 // `*total` receives the block sum. `warp_sums` is shared scratch of kThreads / 32 + 1 ints. Every
@@ -83,11 +77,7 @@ __global__ void topk_rows_kernel(TopkArgs a) {
     if (threadIdx.x == 0) {
       const int64_t remaining = s_remaining;
       int64_t above = 0;
-      int digit = 255;
-      for (; digit > 0; --digit) {
-        if (above + hist[digit] >= remaining) break;
-        above += hist[digit];
-      }
+      const int digit = topk_pick_digit(hist, remaining, &above);
       s_remaining = remaining - above;
       s_prefix = prefix | (static_cast<uint32_t>(digit) << shift);
       s_mask = mask | (0xffu << shift);
@@ -100,11 +90,10 @@ __global__ void topk_rows_kernel(TopkArgs a) {
   for (int64_t base = 0; base < a.n && written < a.k; base += kThreads) {
     const int64_t i = base + threadIdx.x;
     const uint32_t key = i < a.n ? topk_order_key(row[i]) : 0u;
-    const int is_gt = (i < a.n && key > threshold) ? 1 : 0;
     const int is_eq = (i < a.n && key == threshold) ? 1 : 0;
     int eq_total = 0;
     const int eq_before = block_exclusive_scan<kThreads>(is_eq, &eq_total, warp_sums);
-    const int take = (is_gt || (is_eq && eq_seen + eq_before < need_eq)) ? 1 : 0;
+    const int take = (i < a.n && topk_take(key, threshold, eq_seen + eq_before, need_eq)) ? 1 : 0;
     int take_total = 0;
     const int take_before = block_exclusive_scan<kThreads>(take, &take_total, warp_sums);
     if (take && written + take_before < a.k) out[written + take_before] = i;
