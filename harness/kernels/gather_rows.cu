@@ -22,7 +22,7 @@ cudaError_t launch_gather_rows(const GatherRowsArgs& a, cudaStream_t stream) {
   if (a.batch * a.heads * a.k == 0 || a.row_bytes == 0) return cudaSuccess;
   const int vec = gather_rows_vector_bytes(a);
   const int64_t total = a.batch * a.heads * a.k * (a.row_bytes / vec);
-  constexpr int kThreads = 256;
+  constexpr int kThreads = 256;  // == gather_rows_kernel's launch bound
   const int64_t needed = (total + kThreads - 1) / kThreads;
   const unsigned blocks = static_cast<unsigned>(needed < 65535 ? needed : 65535);
   switch (vec) {

@@ -15,7 +15,7 @@ namespace kvbench {
 namespace kernels {
 
 template <typename Vec>
-__global__ void gather_rows_kernel(GatherRowsArgs a) {
+__global__ void __launch_bounds__(256) gather_rows_kernel(GatherRowsArgs a) {
   constexpr int64_t kUnit = sizeof(Vec);
   const int64_t total = a.batch * a.heads * a.k * (a.row_bytes / kUnit);
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;

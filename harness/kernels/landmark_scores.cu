@@ -9,7 +9,7 @@ cudaError_t launch_landmark_scores(const LandmarkScoresArgs& args, cudaStream_t 
   const int64_t width = args.group > args.head_dim ? args.group : args.head_dim;
   const int64_t transformed = args.batch * args.num_kv_heads * args.q_rows * width;
   if (transformed == 0 || args.n == 0) return cudaSuccess;
-  constexpr int kThreads = 256;
+  constexpr int kThreads = 256;  // == hadamard_query_kernel's launch bound
   const int64_t query_blocks = (transformed + kThreads - 1) / kThreads;
   hadamard_query_kernel<<<static_cast<unsigned>(query_blocks < 65535 ? query_blocks : 65535), kThreads, 0,
                           stream>>>(args);

@@ -17,7 +17,7 @@ namespace kvbench {
 namespace kernels {
 
 // qt = the Hadamard-transformed query (kernel_math.h `hadamard_query_value`), one element per thread.
-__global__ void hadamard_query_kernel(LandmarkScoresArgs a) {
+__global__ void __launch_bounds__(256) hadamard_query_kernel(LandmarkScoresArgs a) {
   const int64_t total = a.batch * a.num_kv_heads * a.q_rows * landmark_width(a);
   for (int64_t idx = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; idx < total;
        idx += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -33,7 +33,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 // Warp w of the block scores landmark t; lane l sums the entries l, l + 32, ... of each head
 // (kernel_math.h `landmark_partial_score`), the warp adds the lanes up and lane 0 writes score / g.
 template <int kWarps>
-__global__ void landmark_scores_kernel(LandmarkScoresArgs a) {
+__global__ void __launch_bounds__(kWarps * 32) landmark_scores_kernel(LandmarkScoresArgs a) {
   extern __shared__ float grid_s[];
   for (int64_t i = threadIdx.x; i < 256 * a.grid_dim; i += blockDim.x) grid_s[i] = a.grid[i];
   __syncthreads();

@@ -30,8 +30,9 @@ __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { re
 template <>
 __device__ __forceinline__ __half from_float<__half>(float v) { return __float2half(v); }
 
+// Launch bound 1024 = kReconstructMaxHeadDim / 2 threads, so registers fit every allowed d.
 template <typename T, int kRows>
-__global__ void reconstruct_keys_kernel(ReconstructKeysArgs a) {
+__global__ void __launch_bounds__(1024) reconstruct_keys_kernel(ReconstructKeysArgs a) {
   extern __shared__ float u_tile[];  // [kRows, rank]
   __shared__ int64_t tile_pos[kRows];  // source position of each tile row, -1: none / out of range
   const T* u = static_cast<const T*>(a.u);

@@ -50,7 +50,7 @@ __device__ int block_exclusive_scan(int value, int* total, int* warp_sums) {
 }
 
 template <int kThreads>
-__global__ void topk_rows_kernel(TopkArgs a) {
+__global__ void __launch_bounds__(kThreads) topk_rows_kernel(TopkArgs a) {
   __shared__ unsigned int hist[256];
   __shared__ int warp_sums[kThreads / 32 + 1];
   __shared__ uint32_t s_prefix, s_mask;

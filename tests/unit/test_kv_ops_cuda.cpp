@@ -80,7 +80,7 @@ TEST(HiggsScoresCudaErrors, Rejected) {
   EXPECT_NO_THROW(higgs_landmark_scores(query, codes, scales, grid, 64, 2, 64));
   EXPECT_THROW(higgs_landmark_scores(query, codes.cpu(), scales, grid, 64, 2, 64), Error);       // mixed devices
   EXPECT_THROW(higgs_landmark_scores(query, codes, scales, at::randn({256, 32}, kCuda), 64, 2, 64), Error);  // D > 16
-  EXPECT_THROW(higgs_landmark_scores(query, codes.t().contiguous().t(), scales, grid, 64, 2, 64), Error);
+  EXPECT_THROW(higgs_landmark_scores(query, codes.transpose(1, 2).contiguous().transpose(1, 2), scales, grid, 64, 2, 64), Error);
   EXPECT_THROW(higgs_landmark_scores(query, codes, scales, grid, 96, 2, 64), Error);
 }
 

@@ -160,7 +160,8 @@ INSTANTIATE_TEST_SUITE_P(
                       HiggsCase{1, 4, 1, 128, 512, 4, 17},   // g = C, GPU variant (mean query)
                       HiggsCase{3, 2, 1, 64, 64, 8, 11},     // D = 8
                       HiggsCase{1, 2, 2, 64, 16, 1, 6},      // D = 1, g < d
-                      HiggsCase{2, 1, 1, 64, 64, 4, 0}),     // no landmarks
+                      HiggsCase{2, 1, 1, 64, 64, 4, 0},      // no landmarks
+                      HiggsCase{0, 2, 1, 64, 64, 4, 5}),     // empty batch
     [](const auto& info) { return higgs_case_name(info.param); });
 
 TEST(HiggsScoresReference, Bf16QueryIsReadAsItsFloatValue) {
