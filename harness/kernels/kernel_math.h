@@ -122,10 +122,12 @@ KVBENCH_HD int topk_pick_digit(const unsigned int* hist, int64_t remaining, int6
   return digit;
 }
 
-// Whether the element with `key` is selected: above the threshold key, or equal to it and among
-// the first `need_eq` such elements in index order (`eq_rank` = equal elements before it).
-KVBENCH_HD bool topk_take(uint32_t key, uint32_t threshold, int64_t eq_rank, int64_t need_eq) {
-  return key > threshold || (key == threshold && eq_rank < need_eq);
+// Whether the element with `key` is selected, comparing the digits decided so far (`mask`): its
+// masked key above the threshold prefix, or equal to it and among the first `need_eq` such elements
+// in index order (`eq_rank` = equal elements before it).
+KVBENCH_HD bool topk_take(uint32_t key, uint32_t mask, uint32_t threshold, int64_t eq_rank, int64_t need_eq) {
+  const uint32_t masked = key & mask;
+  return masked > threshold || (masked == threshold && eq_rank < need_eq);
 }
 
 // --- gather ---------------------------------------------------------------------------------------

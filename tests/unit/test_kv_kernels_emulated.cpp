@@ -101,11 +101,14 @@ INSTANTIATE_TEST_SUITE_P(
 
 // --- top-k ----------------------------------------------------------------------------------------
 
-// topk_rows_kernel for one row: the four histogram passes, then the ordered selection.
-std::vector<int64_t> emulate_topk_row(const float* row, int64_t n, int64_t k) {
+// topk_rows_kernel for one row: the histogram passes (stopping early as the kernel does), then the
+// ordered selection. *passes receives the number of passes run.
+std::vector<int64_t> emulate_topk_row(const float* row, int64_t n, int64_t k, int* passes = nullptr) {
   uint32_t prefix = 0, mask = 0;
   int64_t remaining = k;
-  for (int shift = 24; shift >= 0; shift -= 8) {
+  bool done = false;
+  int count = 0;
+  for (int shift = 24; shift >= 0 && !done; shift -= 8) {
     unsigned int hist[256] = {};
     for (int64_t i = 0; i < n; ++i) {
       const uint32_t key = kernels::topk_order_key(row[i]);
@@ -116,13 +119,16 @@ std::vector<int64_t> emulate_topk_row(const float* row, int64_t n, int64_t k) {
     remaining -= above;
     prefix |= static_cast<uint32_t>(digit) << shift;
     mask |= 0xffu << shift;
+    done = hist[digit] == static_cast<unsigned int>(remaining);
+    ++count;
   }
+  if (passes != nullptr) *passes = count;
   std::vector<int64_t> out;
   int64_t eq_seen = 0;
   for (int64_t i = 0; i < n; ++i) {
     const uint32_t key = kernels::topk_order_key(row[i]);
-    if (kernels::topk_take(key, prefix, eq_seen, remaining)) out.push_back(i);
-    if (key == prefix) ++eq_seen;
+    if (kernels::topk_take(key, mask, prefix, eq_seen, remaining)) out.push_back(i);
+    if ((key & mask) == prefix) ++eq_seen;
   }
   return out;
 }
@@ -159,6 +165,26 @@ TEST(TopkEmulated, RandomTiesNaNInfAndZeros) {
   z.index_put_({0, 0, 4}, 0.0f);
   z.index_put_({0, 0, 9}, -0.0f);
   for (int64_t k : {1, 2, 3, 4}) expect_topk_emulation(z, k);
+}
+
+TEST(TopkEmulated, EarlyStopAndFullPasses) {
+  // Distinct well-spread values: decided before the last digit; heavy ties: all four passes.
+  std::vector<float> spread(1000);
+  for (size_t i = 0; i < spread.size(); ++i) spread[i] = static_cast<float>((i * 7919) % 1000) * 1000.0f;
+  int passes = 0;
+  std::vector<int64_t> top = emulate_topk_row(spread.data(), 1000, 10, &passes);
+  EXPECT_LT(passes, 4);
+  std::vector<int64_t> want;
+  for (int64_t i = 0; i < 1000; ++i)
+    if ((i * 7919) % 1000 >= 990) want.push_back(i);
+  EXPECT_EQ(top, want);
+  std::vector<float> ties(100, 1.5f);
+  top = emulate_topk_row(ties.data(), 100, 7, &passes);
+  EXPECT_EQ(passes, 4);
+  EXPECT_EQ(top, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
+  top = emulate_topk_row(ties.data(), 100, 100, &passes);
+  EXPECT_EQ(passes, 1);  // all candidates taken after the first digit
+  EXPECT_EQ(top.size(), 100u);
 }
 
 TEST(TopkEmulated, OrderKeyIsMonotone) {
