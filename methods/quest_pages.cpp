@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// Quest page digests, page scores, page selection and attention over selected pages (see the header).
+#include "methods/quest_pages.h"
+
+#include "harness/error.h"
+
+#include <tuple>
+
+namespace kvbench {
+
+std::pair<at::Tensor, at::Tensor> quest_page_digests(const at::Tensor& keys, int64_t page_size) {
+  KVBENCH_ASSERT(keys.dim() == 4 && page_size >= 1, "quest_page_digests: keys must be [B, H, S, d]");
+  const int64_t b = keys.size(0), h = keys.size(1), s = keys.size(2), d = keys.size(3);
+  const int64_t full = s / page_size, rest = s - full * page_size;
+  const int64_t pages = full + (rest > 0 ? 1 : 0);
+  at::Tensor page_max = at::empty({b, h, pages, d}, keys.options());
+  at::Tensor page_min = at::empty({b, h, pages, d}, keys.options());
+  if (full > 0) {
+    // [B, H, full, page_size, d] reduced over the rows of each page.
+    at::Tensor paged = keys.narrow(2, 0, full * page_size).reshape({b, h, full, page_size, d});
+    page_max.narrow(2, 0, full).copy_(paged.amax(3));
+    page_min.narrow(2, 0, full).copy_(paged.amin(3));
+  }
+  if (rest > 0) {
+    at::Tensor tail = keys.narrow(2, full * page_size, rest);
+    page_max.narrow(2, full, 1).copy_(tail.amax(2, /*keepdim=*/true));
+    page_min.narrow(2, full, 1).copy_(tail.amin(2, /*keepdim=*/true));
+  }
+  return {page_max, page_min};
+}
+
+at::Tensor quest_page_scores(const at::Tensor& q, const at::Tensor& page_max, const at::Tensor& page_min) {
+  const int64_t b = q.size(0), hq = q.size(1), d = q.size(2);
+  const int64_t hkv = page_max.size(1), pages = page_max.size(2);
+  KVBENCH_ASSERT(hq % hkv == 0, "quest_page_scores: ", hq, " query heads over ", hkv, " KV heads");
+  const int64_t group = hq / hkv;
+  // [B, Hkv, G, 2d] . [B, Hkv, 2d, P]: positive query parts meet the page max, negative ones the min.
+  at::Tensor q32 = q.to(at::kFloat).reshape({b, hkv, group, d});
+  at::Tensor q_split = at::cat({q32.clamp_min(0), q32.clamp_max(0)}, -1);
+  at::Tensor digests = at::cat({page_max.to(at::kFloat), page_min.to(at::kFloat)}, -1);  // [B, Hkv, P, 2d]
+  return at::matmul(q_split, digests.transpose(-1, -2)).reshape({b, hq, pages});
+}
+
+at::Tensor quest_select_pages(const at::Tensor& scores, int64_t k, bool keep_last) {
+  const int64_t pages = scores.size(-1);
+  KVBENCH_ASSERT(k >= 1 && k <= pages, "quest_select_pages: k = ", k, " of ", pages, " pages");
+  at::Tensor candidates = keep_last ? scores.narrow(-1, 0, pages - 1) : scores;
+  const int64_t take = keep_last ? k - 1 : k;
+  at::Tensor order = std::get<1>(at::sort(candidates, /*stable=*/true, /*dim=*/-1, /*descending=*/true));
+  at::Tensor chosen = order.narrow(-1, 0, take);
+  if (keep_last) {
+    at::Tensor last = at::full({scores.size(0), scores.size(1), 1}, pages - 1, chosen.options());
+    chosen = at::cat({chosen, last}, -1);
+  }
+  return std::get<0>(at::sort(chosen, -1));
+}
+
+at::Tensor quest_attend_pages(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
+                              const at::Tensor& pages, int64_t page_size, double scale,
+                              int64_t* gathered_bytes) {
+  const int64_t b = q.size(0), hq = q.size(1), d = q.size(3);
+  const int64_t hkv = keys.size(1), s = keys.size(2), k = pages.size(2);
+  const int64_t group = hq / hkv, rows = k * page_size;
+  // Slot of each gathered row: [B, Hq, k * page_size]; rows past the end of a partial last page are
+  // clamped to a real slot and masked out below.
+  at::Tensor slots = (pages.unsqueeze(-1) * page_size + at::arange(page_size, pages.options())).reshape({b, hq, rows});
+  at::Tensor in_range = slots < s;
+  // Query heads of one KV head are contiguous, so [B, Hq, rows] views as [B, Hkv, G * rows].
+  at::Tensor index = slots.clamp_max(s - 1).reshape({b, hkv, group * rows, 1}).expand({b, hkv, group * rows, d});
+  at::Tensor k_sel = at::gather(keys, 2, index).reshape({b, hq, rows, d});
+  at::Tensor v_sel = at::gather(values, 2, index).reshape({b, hq, rows, d});
+  if (gathered_bytes != nullptr) *gathered_bytes = static_cast<int64_t>(k_sel.nbytes() + v_sel.nbytes());
+  at::Tensor mask;
+  if (s % page_size != 0) mask = in_range.reshape({b, hq, 1, rows});  // else every row is real
+  return at::scaled_dot_product_attention(q, k_sel, v_sel, mask, 0.0, false, scale, false);
+}
+
+}  // namespace kvbench
