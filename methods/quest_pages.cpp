@@ -4,6 +4,7 @@
 
 #include "harness/error.h"
 
+#include <optional>
 #include <tuple>
 
 namespace kvbench {
@@ -70,8 +71,8 @@ at::Tensor quest_attend_pages(const at::Tensor& q, const at::Tensor& keys, const
   at::Tensor k_sel = at::gather(keys, 2, index).reshape({b, hq, rows, d});
   at::Tensor v_sel = at::gather(values, 2, index).reshape({b, hq, rows, d});
   if (gathered_bytes != nullptr) *gathered_bytes = static_cast<int64_t>(k_sel.nbytes() + v_sel.nbytes());
-  at::Tensor mask;
-  if (s % page_size != 0) mask = in_range.reshape({b, hq, 1, rows});  // else every row is real
+  std::optional<at::Tensor> mask;  // only a partial last page has rows to mask
+  if (s % page_size != 0) mask = in_range.reshape({b, hq, 1, rows});
   return at::scaled_dot_product_attention(q, k_sel, v_sel, mask, 0.0, false, scale, false);
 }
 
