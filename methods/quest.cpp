@@ -16,7 +16,8 @@
 // Difference from quest_attention.py: it takes min(S, budget) // page_size pages, which drops one page
 // when S < budget and S is not a page multiple; here every page is attended when P <= k.
 // Storage per layer: keys/values [B, Hkv, capacity, d] (grown geometrically past the reset() hint);
-// sparse layers: page_max/page_min [B, Hkv, ceil(capacity / page_size), d] in the compute dtype.
+// sparse layers: digests [B, Hkv, ceil(capacity / page_size), 2d] (page max | page min) in the compute
+// dtype.
 // Batches must not be padded (kvbench runs one sequence per sample; pages are aligned to slot 0).
 #include "harness/kv/budget.h"
 #include "harness/model/attention.h"
@@ -76,21 +77,19 @@ class Quest : public KVMethod {
         budget_tokens_ = budget_.resolve(s, /*clamp_to_prompt=*/false);
         pages_per_head_ = std::max(min_pages_, budget_tokens_ / page_size_);
         if (sparse_layer) {
-          auto digests = quest_page_digests(keys, page_size_);
-          layer.page_max.narrow(2, 0, digests.first.size(2)).copy_(digests.first);
-          layer.page_min.narrow(2, 0, digests.second.size(2)).copy_(digests.second);
+          at::Tensor digests = quest_page_digests(keys, page_size_);
+          layer.digests.narrow(2, 0, digests.size(2)).copy_(digests);
         }
       }
     } else {
       KVBENCH_CHECK(t == 1, "quest: a decode step must bring one token per sequence, got ", t);
       const int64_t pages = (s + page_size_ - 1) / page_size_;
-      if (sparse_layer) update_digest(layer, call.key, s - 1);
+      if (sparse_layer) quest_update_digest(layer.digests, call.key, s - 1, page_size_);
       if (!sparse_layer || pages <= pages_per_head_) {
         out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
         ++dense_layer_steps_;
       } else {
-        at::Tensor scores = quest_page_scores(call.query.select(2, 0), layer.page_max.narrow(2, 0, pages),
-                                              layer.page_min.narrow(2, 0, pages));
+        at::Tensor scores = quest_page_scores(call.query.select(2, 0), layer.digests.narrow(2, 0, pages));
         layer.selected = quest_select_pages(scores, pages_per_head_, keep_current_page_);
         out = quest_attend_pages(call.query, keys, values, layer.selected, page_size_, call.scale,
                                  &transient_bytes_);
@@ -143,8 +142,7 @@ class Quest : public KVMethod {
   struct Layer {
     at::Tensor keys;      // [B, Hkv, capacity, d] post-RoPE
     at::Tensor values;    // [B, Hkv, capacity, d]
-    at::Tensor page_max;  // [B, Hkv, page capacity, d] sparse layers only
-    at::Tensor page_min;  // [B, Hkv, page capacity, d] sparse layers only
+    at::Tensor digests;   // [B, Hkv, page capacity, 2d] page max | page min, sparse layers only
     int64_t length = 0;   // slots filled
     at::Tensor selected;  // [B, Hq, k] pages of the last call when it was a sparse decode step
   };
@@ -158,33 +156,21 @@ class Quest : public KVMethod {
     const int64_t capacity = layer.keys.defined() ? layer.keys.size(2) : 0;
     if (needed <= capacity) return;
     const int64_t grown = capacity == 0 ? std::max(hint_, needed) : std::max(needed, capacity * 2);
-    auto grow = [&](const at::Tensor& old, int64_t size, int64_t keep) {
+    auto grow = [&](const at::Tensor& old, int64_t size, int64_t keep, int64_t channels) {
       auto sizes = call.key.sizes().vec();
       sizes[2] = size;
+      sizes[3] = channels;
       at::Tensor fresh = at::empty(sizes, call.key.options());
       if (keep > 0) fresh.narrow(2, 0, keep).copy_(old.narrow(2, 0, keep));
       return fresh;
     };
-    layer.keys = grow(layer.keys, grown, layer.length);
-    layer.values = grow(layer.values, grown, layer.length);
+    const int64_t d = call.key.size(3);
+    layer.keys = grow(layer.keys, grown, layer.length, d);
+    layer.values = grow(layer.values, grown, layer.length, d);
     if (with_digests) {
       const int64_t pages = (grown + page_size_ - 1) / page_size_;
       const int64_t filled = (layer.length + page_size_ - 1) / page_size_;
-      layer.page_max = grow(layer.page_max, pages, filled);
-      layer.page_min = grow(layer.page_min, pages, filled);
-    }
-  }
-
-  // Folds the key at `slot` ([B, Hkv, 1, d]) into its page's digest (the first row of a page sets it).
-  void update_digest(Layer& layer, const at::Tensor& key, int64_t slot) const {
-    const int64_t page = slot / page_size_;
-    at::Tensor page_max = layer.page_max.narrow(2, page, 1), page_min = layer.page_min.narrow(2, page, 1);
-    if (slot % page_size_ == 0) {
-      page_max.copy_(key);
-      page_min.copy_(key);
-    } else {
-      page_max.copy_(at::maximum(page_max, key));
-      page_min.copy_(at::minimum(page_min, key));
+      layer.digests = grow(layer.digests, pages, filled, 2 * d);
     }
   }
 
@@ -204,8 +190,9 @@ class Quest : public KVMethod {
     at::Tensor hit = at::zeros({b, hq, pages}, layer.selected.options().dtype(at::kBool));
     hit.scatter_(2, layer.selected, true);
     at::Tensor per_kv = hit.reshape({b, hkv, hq / hkv, pages}).any(2);  // [B, Hkv, P]
+    const double missing = static_cast<double>(pages * page_size_ - layer.length);  // absent from the last page
     at::Tensor rows = per_kv.sum(-1).to(at::kDouble) * static_cast<double>(page_size_) -
-                      per_kv.select(-1, pages - 1).to(at::kDouble) * static_cast<double>(pages * page_size_ - layer.length);
+                      per_kv.select(-1, pages - 1).to(at::kDouble) * missing;
     return rows.mean().item<double>();
   }
 
@@ -228,8 +215,7 @@ class Quest : public KVMethod {
     for (const Layer& l : layers_) {
       for (const at::Tensor* t : {&l.keys, &l.values})
         if (t->defined()) bytes.kv += static_cast<int64_t>(t->nbytes());
-      for (const at::Tensor* t : {&l.page_max, &l.page_min})
-        if (t->defined()) bytes.metadata += static_cast<int64_t>(t->nbytes());
+      if (l.digests.defined()) bytes.metadata += static_cast<int64_t>(l.digests.nbytes());
     }
     return bytes;
   }
@@ -254,7 +240,8 @@ class Quest : public KVMethod {
 
 ParamSpecs quest_params() {
   ParamSpec budget{"token_budget", ParamType::kFloat, 2048,
-                   "tokens attended per query head per step: tokens (>= 1) or a fraction of the prompt (< 1)", 0.0};
+                   "tokens attended per query head per step: tokens (>= 1) or a fraction of the prompt (< 1)",
+                   0.0};
   ParamSpec page{"page_size", ParamType::kInt, 16, "tokens per page (one min/max digest per page)", 1.0};
   ParamSpec min_pages{"min_pages", ParamType::kInt, 3, "pages attended at least, whatever the budget", 1.0};
   ParamSpec dense{"dense_layers", ParamType::kInt, 2, "first layers that always attend densely", 0.0};

@@ -9,19 +9,22 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <utility>
 
 namespace kvbench {
 
-// keys [B, H, S, d] -> {max, min}, each [B, H, ceil(S / page_size), d] in keys' dtype: the
-// element-wise max / min over the rows of each page (the partial last page over its real rows).
-std::pair<at::Tensor, at::Tensor> quest_page_digests(const at::Tensor& keys, int64_t page_size);
+// keys [B, H, S, d] -> digests [B, H, ceil(S / page_size), 2d] in keys' dtype: channels [0, d) the
+// element-wise max and [d, 2d) the element-wise min over the rows of each page (the partial last page
+// over its real rows). One tensor, so scoring is a single matmul.
+at::Tensor quest_page_digests(const at::Tensor& keys, int64_t page_size);
+
+// Folds key [B, H, 1, d] at `slot` into digests [B, H, pages, 2d] (the first row of a page sets it).
+void quest_update_digest(at::Tensor& digests, const at::Tensor& key, int64_t slot, int64_t page_size);
 
 // Upper bound of q.k over each page, per query head: score[b, h, p] = sum_j max(q_j * max_j, q_j *
 // min_j) (= q+ . max + q- . min with q+ = max(q, 0), q- = min(q, 0)), computed in fp32.
-// q [B, Hq, d]; page_max, page_min [B, Hkv, P, d] with Hq a multiple of Hkv (query head h reads KV
-// head h / (Hq / Hkv)). Returns [B, Hq, P] fp32.
-at::Tensor quest_page_scores(const at::Tensor& q, const at::Tensor& page_max, const at::Tensor& page_min);
+// q [B, Hq, d]; digests [B, Hkv, P, 2d] with Hq a multiple of Hkv (query head h reads KV head
+// h / (Hq / Hkv)). Returns [B, Hq, P] fp32.
+at::Tensor quest_page_scores(const at::Tensor& q, const at::Tensor& digests);
 
 // The k pages each query head attends, from scores [B, Hq, P] (k <= P): the k highest scores;
 // with keep_last, page P-1 (the page being filled, holding the current token) plus the k-1 highest

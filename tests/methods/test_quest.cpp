@@ -23,6 +23,13 @@ namespace {
 
 constexpr int64_t kPage = 16;
 
+// CPU always; CUDA too when this build and machine have it (the same code paths on the device).
+std::vector<at::Device> devices() {
+  std::vector<at::Device> out{at::kCPU};
+  if (at::hasCUDA()) out.emplace_back(at::kCUDA);
+  return out;
+}
+
 std::unique_ptr<KVMethod> make(const nlohmann::json& budget, int64_t dense_layers, bool keep_current) {
   return KVMethodRegistry::instance().find("quest")->make({{"token_budget", budget},
                                                            {"page_size", kPage},
@@ -85,7 +92,8 @@ std::vector<std::vector<std::set<int64_t>>> as_sets(const at::Tensor& pages) {
 at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const at::Tensor& mask, double scale) {
   const int64_t group = q.size(1) / k.size(1);
-  at::Tensor kr = k.to(at::kDouble).repeat_interleave(group, 1), vr = v.to(at::kDouble).repeat_interleave(group, 1);
+  at::Tensor kr = k.to(at::kDouble).repeat_interleave(group, 1);
+  at::Tensor vr = v.to(at::kDouble).repeat_interleave(group, 1);
   at::Tensor logits = at::matmul(q.to(at::kDouble), kr.transpose(-1, -2)) * scale;  // [B, Hq, 1, S]
   logits = logits.masked_fill(mask.unsqueeze(2).logical_not(), -INFINITY);
   return at::matmul(at::softmax(logits, -1), vr);
@@ -115,22 +123,29 @@ TEST(Quest, DigestsScoresAndSelectionEqualTheDenseReference) {
                              Shape{3, 6, 2, 200, 8}}) {
     at::Tensor keys = at::randn({shape.b, shape.hkv, shape.s, shape.d});
     at::Tensor q = at::randn({shape.b, shape.hq, shape.d});
-    auto digests = quest_page_digests(keys, kPage);
     auto want = reference_digests(keys, kPage);
-    ASSERT_TRUE(at::equal(digests.first, want.first)) << "page max, S = " << shape.s;
-    ASSERT_TRUE(at::equal(digests.second, want.second)) << "page min, S = " << shape.s;
-
-    at::Tensor scores = quest_page_scores(q, digests.first, digests.second);
     at::Tensor ref = reference_scores(q, want.first, want.second);
-    EXPECT_LT((scores.to(at::kDouble) - ref).abs().max().item<double>(), 1e-4);
-
     const int64_t pages = ref.size(2);
-    for (bool keep_last : {false, true})
-      for (int64_t k : {int64_t{1}, int64_t{3}, pages / 2, pages - 1, pages}) {
-        if (k < 1 || k > pages) continue;
-        EXPECT_EQ(as_sets(quest_select_pages(scores, k, keep_last)), reference_select(ref, k, keep_last))
-            << "S " << shape.s << " k " << k << " keep_last " << keep_last;
-      }
+    for (const at::Device& device : devices()) {
+      at::Tensor keys_on = keys.to(device);
+      at::Tensor digests = quest_page_digests(keys_on, kPage).cpu();
+      ASSERT_TRUE(at::equal(digests.narrow(3, 0, shape.d), want.first)) << device << " page max, S " << shape.s;
+      ASSERT_TRUE(at::equal(digests.narrow(3, shape.d, shape.d), want.second)) << device << " page min, S " << shape.s;
+      // Digests folded in one key at a time equal the batch digests.
+      at::Tensor folded = at::empty(digests.sizes(), keys_on.options());
+      for (int64_t slot = 0; slot < shape.s; ++slot)
+        quest_update_digest(folded, keys_on.narrow(2, slot, 1), slot, kPage);
+      EXPECT_TRUE(at::equal(folded.cpu(), digests)) << device << " S " << shape.s;
+
+      at::Tensor device_scores = quest_page_scores(q.to(device), digests.to(device));
+      EXPECT_LT((device_scores.cpu().to(at::kDouble) - ref).abs().max().item<double>(), 1e-4) << device;
+      for (bool keep_last : {false, true})
+        for (int64_t k : {int64_t{1}, int64_t{3}, pages / 2, pages - 1, pages}) {
+          if (k < 1 || k > pages) continue;
+          EXPECT_EQ(as_sets(quest_select_pages(device_scores, k, keep_last)), reference_select(ref, k, keep_last))
+              << device << " S " << shape.s << " k " << k << " keep_last " << keep_last;
+        }
+    }
   }
 }
 
@@ -144,7 +159,7 @@ TEST(Quest, TiesGoToTheLowerPage) {
     page_min.select(2, p).fill_(9);
   }
   at::Tensor q = at::tensor({1.0f, -1.0f, 2.0f, 1.0f}).reshape({1, 1, 4});
-  at::Tensor scores = quest_page_scores(q, page_max, page_min);
+  at::Tensor scores = quest_page_scores(q, at::cat({page_max, page_min}, -1));
   EXPECT_EQ(scores[0][0][1].item<float>(), 31.0f);
   EXPECT_EQ(scores[0][0][2].item<float>(), 31.0f);
   EXPECT_EQ(scores[0][0][4].item<float>(), 31.0f);
@@ -164,63 +179,68 @@ TEST(Quest, DecodeAttendsTheReferencePagesAtEveryStep) {
   at::Tensor q = at::randn({b, hq, prompt + steps, d});
   at::Tensor positions = at::arange(prompt + steps, at::kLong).unsqueeze(0).expand({b, prompt + steps});
 
-  for (bool keep_current : {false, true}) {
-    auto method = make(budget, 1, keep_current);
-    method->reset(view, b, prompt + steps);
-    auto call_for = [&](int64_t layer, int64_t begin, int64_t n, AttentionPhase phase, bool last) {
-      AttentionCall call;
-      call.layer = layer;
-      call.phase = phase;
-      call.last_prefill_chunk = last;
-      call.slot_offset = begin;
-      call.query = q.narrow(2, begin, n);
-      call.key = k.narrow(2, begin, n);
-      call.key_pre_rope = call.key;
-      call.value = v.narrow(2, begin, n);
-      call.positions = positions.narrow(1, begin, n);
-      call.valid = at::ones({b, n}, at::kBool);
-      call.scale = scale;
-      return call;
-    };
-    // Chunked prefill is dense: the prompt's last query sees all 70 keys in both layers.
-    for (int64_t layer : {0, 1}) method->attend(call_for(layer, 0, 30, AttentionPhase::kPrefill, false));
-    for (int64_t layer : {0, 1}) {
-      at::Tensor out = method->attend(call_for(layer, 30, prompt - 30, AttentionPhase::kPrefill, true));
-      at::Tensor want = masked_attention(q.narrow(2, prompt - 1, 1), k.narrow(2, 0, prompt), v.narrow(2, 0, prompt),
-                                         at::ones({b, hq, prompt}, at::kBool), scale);
-      EXPECT_LT((out.narrow(2, out.size(2) - 1, 1).to(at::kDouble) - want).abs().max().item<double>(), 1e-5);
+  for (const at::Device& device : devices()) {
+    for (bool keep_current : {false, true}) {
+      auto method = make(budget, 1, keep_current);
+      method->reset(view, b, prompt + steps);
+      auto call_for = [&](int64_t layer, int64_t begin, int64_t n, AttentionPhase phase, bool last) {
+        AttentionCall call;
+        call.layer = layer;
+        call.phase = phase;
+        call.last_prefill_chunk = last;
+        call.slot_offset = begin;
+        call.query = q.narrow(2, begin, n).to(device);
+        call.key = k.narrow(2, begin, n).to(device);
+        call.key_pre_rope = call.key;
+        call.value = v.narrow(2, begin, n).to(device);
+        call.positions = positions.narrow(1, begin, n).to(device);
+        call.valid = at::ones({b, n}, at::TensorOptions(device).dtype(at::kBool));
+        call.scale = scale;
+        return call;
+      };
+      // Chunked prefill is dense: the prompt's last query sees all 70 keys in both layers.
+      for (int64_t layer : {0, 1}) method->attend(call_for(layer, 0, 30, AttentionPhase::kPrefill, false));
+      for (int64_t layer : {0, 1}) {
+        at::Tensor out = method->attend(call_for(layer, 30, prompt - 30, AttentionPhase::kPrefill, true));
+        at::Tensor want = masked_attention(q.narrow(2, prompt - 1, 1), k.narrow(2, 0, prompt),
+                                           v.narrow(2, 0, prompt), at::ones({b, hq, prompt}, at::kBool), scale);
+        at::Tensor last = out.narrow(2, out.size(2) - 1, 1).cpu().to(at::kDouble);
+        EXPECT_LT((last - want).abs().max().item<double>(), 1e-5);
+      }
+      EXPECT_DOUBLE_EQ(method->memory().tokens_attended, static_cast<double>(prompt));
+
+      for (int64_t step = 0; step < steps; ++step) {
+        const int64_t p = prompt + step, s = p + 1;  // slots 70..83 cross the page boundary at 80
+        at::Tensor keys = k.narrow(2, 0, s), values = v.narrow(2, 0, s), query = q.narrow(2, p, 1);
+        at::Tensor dense = method->attend(call_for(0, p, 1, AttentionPhase::kDecode, true)).cpu();
+        at::Tensor sparse = method->attend(call_for(1, p, 1, AttentionPhase::kDecode, true)).cpu();
+        at::Tensor all = at::ones({b, hq, s}, at::kBool);
+        at::Tensor everything = masked_attention(query, keys, values, all, scale);
+        EXPECT_LT((dense.to(at::kDouble) - everything).abs().max().item<double>(), 1e-5);
+
+        auto digests = reference_digests(keys, kPage);
+        at::Tensor scores = reference_scores(query.select(2, 0), digests.first, digests.second);
+        auto pages = reference_select(scores, 3, keep_current);
+        auto [mask, tokens] = page_mask(pages, s);
+        at::Tensor want = masked_attention(query, keys, values, mask, scale);
+        EXPECT_LT((sparse.to(at::kDouble) - want).abs().max().item<double>(), 1e-5)
+            << device << " keep_current " << keep_current << " step " << step;
+        // Not vacuous: attention over every page differs clearly from the selected pages' answer.
+        EXPECT_GT((everything - want).abs().max().item<double>(), 1e-2);
+
+        KVMemory m = method->memory();
+        EXPECT_NEAR(m.tokens_attended, (static_cast<double>(s) + tokens) / 2, 1e-9) << "step " << step;
+        ASSERT_EQ(m.layer_budgets.size(), 2u);
+        EXPECT_EQ(m.layer_budgets[0].local, prompt);
+        EXPECT_EQ(m.layer_budgets[0].generated, s - prompt);
+        EXPECT_EQ(m.layer_budgets[1].selected, static_cast<int64_t>(std::lround(tokens)));
+        EXPECT_EQ(m.layer_budgets[1].total(), m.layer_budgets[1].selected);
+      }
+      nlohmann::json stats = method->stats();
+      EXPECT_EQ(stats["pages_per_head"], 3);
+      EXPECT_EQ(stats["sparse_layer_steps"], steps);
+      EXPECT_EQ(stats["dense_layer_steps"], steps);
     }
-    EXPECT_DOUBLE_EQ(method->memory().tokens_attended, static_cast<double>(prompt));
-
-    for (int64_t step = 0; step < steps; ++step) {
-      const int64_t p = prompt + step, s = p + 1;  // slots 70..83 cross the page boundary at 80
-      at::Tensor keys = k.narrow(2, 0, s), values = v.narrow(2, 0, s), query = q.narrow(2, p, 1);
-      at::Tensor dense = method->attend(call_for(0, p, 1, AttentionPhase::kDecode, true));
-      at::Tensor sparse = method->attend(call_for(1, p, 1, AttentionPhase::kDecode, true));
-      at::Tensor all = at::ones({b, hq, s}, at::kBool);
-      EXPECT_LT((dense.to(at::kDouble) - masked_attention(query, keys, values, all, scale)).abs().max().item<double>(), 1e-5);
-
-      auto digests = reference_digests(keys, kPage);
-      auto pages = reference_select(reference_scores(query.select(2, 0), digests.first, digests.second), 3, keep_current);
-      auto [mask, tokens] = page_mask(pages, s);
-      at::Tensor want = masked_attention(query, keys, values, mask, scale);
-      EXPECT_LT((sparse.to(at::kDouble) - want).abs().max().item<double>(), 1e-5)
-          << "keep_current " << keep_current << " step " << step;
-      // The dense answer is far from the sparse one: the check above can tell the page sets apart.
-      EXPECT_GT((masked_attention(query, keys, values, all, scale) - want).abs().max().item<double>(), 1e-2);
-
-      KVMemory m = method->memory();
-      EXPECT_NEAR(m.tokens_attended, (static_cast<double>(s) + tokens) / 2, 1e-9) << "step " << step;
-      ASSERT_EQ(m.layer_budgets.size(), 2u);
-      EXPECT_EQ(m.layer_budgets[0].local, prompt);
-      EXPECT_EQ(m.layer_budgets[0].generated, s - prompt);
-      EXPECT_EQ(m.layer_budgets[1].selected, static_cast<int64_t>(std::lround(tokens)));
-      EXPECT_EQ(m.layer_budgets[1].total(), m.layer_budgets[1].selected);
-    }
-    nlohmann::json stats = method->stats();
-    EXPECT_EQ(stats["pages_per_head"], 3);
-    EXPECT_EQ(stats["sparse_layer_steps"], steps);
-    EXPECT_EQ(stats["dense_layer_steps"], steps);
   }
 }
 
