@@ -13,8 +13,10 @@
 //   when P <= k every page is attended (dense). The page holding the current token competes like any
 //   other (quest_attention.py), or with keep_current_page is always attended and counted in k (the
 //   CUDA kernel path, which scores the other pages only).
-// Difference from quest_attention.py: it takes min(S, budget) // page_size pages, which drops one page
-// when S < budget and S is not a page multiple; here every page is attended when P <= k.
+// Differences from the reference: quest_attention.py takes min(S, budget) // page_size pages, which
+// drops one page when S < budget and S is not a page multiple (here every page is attended when
+// P <= k); its torch.topk leaves ties unspecified (here the lower page index wins); the kernel path
+// has no 3-page floor (here min_pages applies in both modes); digests are kept for sparse layers only.
 // Storage per layer: keys/values [B, Hkv, capacity, d] (grown geometrically past the reset() hint);
 // sparse layers: digests [B, Hkv, ceil(capacity / page_size), 2d] (page max | page min) in the compute
 // dtype.

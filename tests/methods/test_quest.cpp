@@ -279,6 +279,7 @@ TEST(Quest, DeviceBytesAreFullKvPlusTwoDigestsPerPage) {
     EXPECT_EQ(got.kv.host_to_device_bytes, 0);
     // Last step: 71 cached tokens in 5 pages, 3 pages per query head in layer 1 (budget 32 tokens or
     // 25% of 64 = 16 tokens, both under the 3-page floor); the gathered rows are transient.
+    EXPECT_EQ(method->stats()["budget_tokens"], budget.is_number_float() ? 16 : 32);
     EXPECT_EQ(method->stats()["pages_per_head"], 3);
     const int64_t s = static_cast<int64_t>(prompt.size()) + options.max_new_tokens - 1;
     ASSERT_EQ(got.kv.layer_budgets.size(), 2u);
@@ -292,6 +293,11 @@ TEST(Quest, DeviceBytesAreFullKvPlusTwoDigestsPerPage) {
     EXPECT_GE(rows, static_cast<double>(selected) - 0.5);
     EXPECT_LE(rows, static_cast<double>(s));
   }
+}
+
+TEST(Quest, RejectsBudgetsThatAreNeitherFractionsNorWholeTokens) {
+  EXPECT_THROW(make(2048.5, 2, false), Error);
+  EXPECT_NO_THROW(make(0.03125, 2, false));
 }
 
 }  // namespace
