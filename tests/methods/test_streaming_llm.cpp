@@ -6,6 +6,7 @@
 #include "harness/model/generate.h"
 #include "harness/model/rope.h"
 #include "methods/method.h"
+#include "tests/methods/method_equivalence.h"
 #include "tests/model/tiny_models.h"
 
 #include <gtest/gtest.h>
@@ -93,26 +94,16 @@ TEST(StreamingLLM, KeepsSinksAndRecentWindowWithReassignedPositions) {
 }
 
 TEST(StreamingLLM, WindowCoveringEverythingEqualsFullCacheOnEveryTinyModel) {
-  for (const auto& name : test::tiny_model_names()) {
-    auto model = CausalLM::load(test::tiny_models_dir() + "/" + name, {at::kFloat, at::kCPU});
-    nlohmann::json ref = test::tiny_reference(name);
-    std::vector<int64_t> prompt = ref["prompt"].get<std::vector<int64_t>>();
-    GenerateOptions options;
-    options.max_new_tokens = 16;
-    options.stop_on_eos = false;
-    options.keep_logits = true;
-    auto full = KVMethodRegistry::instance().find("full")->make({});
-    GenerateResult expected = generate(*model, *full, {prompt}, options);
-    for (bool reassign : {true, false}) {
-      auto method = make(4, 4096, reassign);
-      GenerateResult got = generate(*model, *method, {prompt}, options);
-      EXPECT_EQ(got.tokens, expected.tokens) << name;
-      ASSERT_EQ(got.step_logits.size(), expected.step_logits.size());
-      for (size_t i = 0; i < got.step_logits.size(); ++i)
-        EXPECT_LT((got.step_logits[i] - expected.step_logits[i]).abs().max().item<double>(), 1e-4)
-            << name << " step " << i << " reassign " << reassign;
-    }
+  for (bool reassign : {true, false}) {
+    test::expect_equivalent_to_full("streaming_llm", {{"sink_tokens", 4}, {"recent_tokens", 4096},
+                                                      {"reassign_positions", reassign}});
   }
+  // Chunked prefill and a longer prompt than the reference one.
+  test::EquivalenceOptions options;
+  options.prompt_tokens = 150;
+  options.prefill_chunk = 64;
+  options.max_new_tokens = 8;
+  test::expect_equivalent_to_full("streaming_llm", {{"recent_tokens", 200}}, options);
 }
 
 }  // namespace

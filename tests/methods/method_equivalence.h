@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// Test helper (acceptance 1 of the KV methods): a method whose budget covers the whole sequence
+// must reproduce the full cache exactly. expect_equivalent_to_full() runs greedy generation on every
+// tiny checkpoint (tests/model/tiny_models.h, fp32 on the CPU) with the method and with "full" and
+// expects identical greedy tokens and every step's logits within a tolerance (default 1e-4).
+// Tests using it need the tiny checkpoints, i.e. LABELS python.
+#pragma once
+
+#include "harness/model/causal_lm.h"
+#include "harness/model/generate.h"
+#include "harness/params.h"
+#include "methods/method.h"
+#include "tests/model/tiny_models.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kvbench::test {
+
+struct EquivalenceOptions {
+  int64_t max_new_tokens = 16;
+  double logit_tolerance = 1e-4;      // max |logit difference| per step (fp32)
+  int64_t prompt_tokens = 0;          // 0: the checkpoint's reference prompt (64 tokens); else a
+                                      // deterministic prompt of this length (see equivalence_prompt)
+  int64_t prefill_chunk = 0;          // GenerateOptions::prefill_chunk of both runs
+  std::vector<std::string> models = tiny_model_names();
+};
+
+// The method with `params` resolved against its registered ParamSpecs (defaults filled in, unknown
+// keys rejected), as the run config does.
+inline std::unique_ptr<KVMethod> make_method(const std::string& name, const nlohmann::json& params) {
+  const auto* entry = KVMethodRegistry::instance().find(name);
+  KVBENCH_CHECK(entry != nullptr, "no method named ", name);
+  const nlohmann::json resolved =
+      resolve_params(entry->params, params, "method.params", [](const std::string& key) { return "test:" + key; });
+  return entry->make(resolved);
+}
+
+// `length` tokens: the reference prompt repeated, each repetition shifted by a prime offset so the
+// sequence does not repeat exactly (ids stay inside the vocabulary).
+inline std::vector<int64_t> equivalence_prompt(const nlohmann::json& reference, int64_t length, int64_t vocab) {
+  const auto base = reference["prompt"].get<std::vector<int64_t>>();
+  if (length <= 0) return base;
+  std::vector<int64_t> prompt(static_cast<size_t>(length));
+  for (int64_t i = 0; i < length; ++i) {
+    const int64_t round = i / static_cast<int64_t>(base.size());
+    prompt[static_cast<size_t>(i)] = (base[static_cast<size_t>(i) % base.size()] + 37 * round) % vocab;
+  }
+  return prompt;
+}
+
+// Returns the largest logit difference seen over all models and steps (for logging).
+inline double expect_equivalent_to_full(const std::string& method_name, const nlohmann::json& params,
+                                        const EquivalenceOptions& options = {}) {
+  double worst = 0;
+  for (const auto& model_name : options.models) {
+    auto model = CausalLM::load(tiny_models_dir() + "/" + model_name, {at::kFloat, at::kCPU});
+    const std::vector<int64_t> prompt =
+        equivalence_prompt(tiny_reference(model_name), options.prompt_tokens, model->config().vocab_size);
+    GenerateOptions generate_options;
+    generate_options.max_new_tokens = options.max_new_tokens;
+    generate_options.stop_on_eos = false;
+    generate_options.keep_logits = true;
+    generate_options.prefill_chunk = options.prefill_chunk;
+    auto full = make_method("full", nlohmann::json::object());
+    const GenerateResult expected = generate(*model, *full, {prompt}, generate_options);
+    auto method = make_method(method_name, params);
+    const GenerateResult got = generate(*model, *method, {prompt}, generate_options);
+    EXPECT_EQ(got.tokens, expected.tokens) << method_name << " " << params.dump() << " on " << model_name;
+    EXPECT_EQ(got.step_logits.size(), expected.step_logits.size()) << model_name;
+    const size_t steps = std::min(got.step_logits.size(), expected.step_logits.size());
+    for (size_t i = 0; i < steps; ++i) {
+      const double diff = (got.step_logits[i] - expected.step_logits[i]).abs().max().item<double>();
+      worst = std::max(worst, diff);
+      EXPECT_LE(diff, options.logit_tolerance)
+          << method_name << " " << params.dump() << " on " << model_name << ", step " << i;
+    }
+  }
+  return worst;
+}
+
+}  // namespace kvbench::test
