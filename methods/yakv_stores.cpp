@@ -3,6 +3,7 @@
 #include "methods/yakv_stores.h"
 
 #include "harness/error.h"
+#include "harness/kv/ops.h"
 
 #include <utility>
 
@@ -156,9 +157,8 @@ at::Tensor yakv_scores_mean_query(const at::Tensor& q, const at::Tensor& landmar
 
 at::Tensor yakv_topk(const at::Tensor& scores, int64_t k) {
   KVBENCH_ASSERT(k >= 0 && k <= scores.size(-1), "top-k of ", k, " out of ", scores.size(-1));
-  // Stable descending sort keeps equal scores in ascending index order.
-  at::Tensor order = std::get<1>(scores.sort(/*stable=*/true, /*dim=*/-1, /*descending=*/true));
-  return std::get<0>(order.narrow(-1, 0, k).sort(-1));
+  // harness/kv/ops.h: (score descending, index ascending) ranking, CUDA kernel on CUDA tensors.
+  return topk_per_head(scores.to(at::kFloat).unsqueeze(0), k)[0];
 }
 
 }  // namespace kvbench

@@ -85,7 +85,8 @@ at::Tensor yakv_scores_softmax_max(const at::Tensor& q, const at::Tensor& landma
                                    at::ScalarType score_dtype);
 at::Tensor yakv_scores_mean_query(const at::Tensor& q, const at::Tensor& landmarks);
 // Top-k per row of scores [H, n] -> indices [H, k] int64 in ascending index order. Ties: ranked by
-// (score descending, index ascending), so the lowest indices win.
+// (score descending, index ascending), so the lowest indices win (topk_per_head, harness/kv/ops.h;
+// scores are compared in float32).
 at::Tensor yakv_topk(const at::Tensor& scores, int64_t k);
 
 }  // namespace kvbench

@@ -150,6 +150,36 @@ TEST(Yakv, SelectionAndOutputEqualDenseReference) {
   EXPECT_EQ(m.device_bytes, m.kv_device_bytes + m.metadata_device_bytes);
 }
 
+// Residual landmark quantization (methods.md 1.7): meta-landmarks = means of meta_chunk consecutive
+// landmarks (the last one repeated to pad), quantized with the main grid; residuals quantized with
+// the residual grid (here EDEN2-256); the selection follows the reconstructed landmarks.
+TEST(Yakv, ResidualLandmarkQuantizationSelectsByReconstructedLandmarks) {
+  Synthetic t;
+  const int64_t local = 8, sparse = 16, meta = 4;
+  auto method = make("yakv", {{"local_budget", local}, {"sparse_budget", sparse}, {"residual_quantization", true},
+                              {"meta_chunk_size", meta}, {"residual_grid_dim", 2}});
+  method->reset(t.view(), 1, t.prompt + t.steps);
+  t.prefill(*method);
+  auto* probe = dynamic_cast<YakvSelectionProbe*>(method.get());
+  ASSERT_NE(probe, nullptr);
+  const int64_t n = t.prompt - local;  // 292 = 73 meta-landmarks of 4 (no padding)
+  HiggsQuantizer main_q(HiggsConfig{4, 256, 128}), residual_q(HiggsConfig{2, 256, 128});
+  at::Tensor rows = rows_of(t.k_post.narrow(2, 0, n));
+  at::Tensor meta_rows = rows.view({n / meta, meta, -1}).mean(1);
+  at::Tensor meta_hat = main_q.quantize_dequantize(meta_rows).repeat_interleave(meta, 0);
+  at::Tensor landmarks = (meta_hat + residual_q.quantize_dequantize(rows - meta_hat)).view({n, t.hkv, t.d});
+  for (int64_t step = 0; step < 2; ++step) {
+    const int64_t p = t.prompt + step;
+    for (int64_t layer = 0; layer < 2; ++layer) method->attend(t.call(layer, p, 1, AttentionPhase::kDecode));
+    at::Tensor qh = t.q[0].select(1, p).view({t.hkv, 4, t.d});
+    at::Tensor probs = at::softmax(at::einsum("hgd,nhd->hgn", {qh, landmarks}) * t.scale, -1);
+    at::Tensor want = std::get<0>(std::get<1>(std::get<0>(probs.max(1)).topk(sparse, -1)).sort(-1));
+    EXPECT_TRUE(at::equal(probe->last_selection(0), want)) << "step " << step;
+  }
+  // Stored: meta codes (n/4 rows) + residual codes (n rows), each C/D bytes + 4 per 128 coords.
+  EXPECT_EQ(method->memory().metadata_device_bytes, 2 * (n / meta * (128 / 4 + 4) + n * (128 / 2 + 4)));
+}
+
 TEST(YakvGpu, SelectionAndOutputEqualDenseReference) {
   Synthetic t;
   auto method = make("yakv_gpu", {{"prefix_budget", 0.05}, {"sparse_budget", 0.1}, {"suffix_budget", 0.05},
