@@ -174,8 +174,10 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
     layer.keys.build(rows_of(layer.prompt_k_pre), key_q_.get(), dtype,
                      keys_on_device_ ? KVPlacement::kDevice : KVPlacement::kPinnedHost, device);
     layer.values.build(rows_of(layer.prompt_v), value_q_.get(), dtype, values_placement_, device);
-    layer.landmarks.build(rows_of(layer.prompt_k.narrow(2, outliers, n)), landmark_q_.get(), residual_q_.get(),
-                          params_["meta_chunk_size"].get<int64_t>(), false, dtype);
+    layer.landmarks.clear();
+    if (n > 0)
+      layer.landmarks.build(rows_of(layer.prompt_k.narrow(2, outliers, n)), landmark_q_.get(), residual_q_.get(),
+                            params_["meta_chunk_size"].get<int64_t>(), false, dtype);
     layer.prompt = s;
     layer.budget = LayerBudget{};
     layer.budget.local = local;
