@@ -150,6 +150,27 @@ TEST(Yakv, SelectionAndOutputEqualDenseReference) {
   EXPECT_EQ(m.device_bytes, m.kv_device_bytes + m.metadata_device_bytes);
 }
 
+// A prompt shorter than the local window: everything is kept exactly (the reference would fail in
+// top-k; kvbench clamps every part of the budget to the prompt).
+TEST(Yakv, PromptShorterThanLocalWindowIsKeptExactly) {
+  Synthetic t;
+  auto method = make("yakv", {{"local_budget", 1000}, {"outlier_budget", 4}});
+  method->reset(t.view(), 1, t.prompt + 1);
+  t.prefill(*method);
+  at::Tensor out;
+  for (int64_t layer = 0; layer < 2; ++layer) out = method->attend(t.call(layer, t.prompt, 1, AttentionPhase::kDecode));
+  at::Tensor expected = dense(t.q.narrow(2, t.prompt, 1), t.k_post.narrow(2, 0, t.prompt + 1),
+                              t.v.narrow(2, 0, t.prompt + 1), t.scale);
+  EXPECT_LT((out.to(at::kDouble) - expected).abs().max().item<double>(), 1e-5);
+  KVMemory m = method->memory();
+  ASSERT_EQ(m.layer_budgets.size(), 2u);
+  EXPECT_EQ(m.layer_budgets[0].local, t.prompt);
+  EXPECT_EQ(m.layer_budgets[0].outliers, 0);
+  EXPECT_EQ(m.layer_budgets[0].selected, 0);
+  EXPECT_EQ(m.metadata_device_bytes, 0);
+  EXPECT_EQ(m.host_to_device_bytes, 0);
+}
+
 // Residual landmark quantization (methods.md 1.7): meta-landmarks = means of meta_chunk consecutive
 // landmarks (the last one repeated to pad), quantized with the main grid; residuals quantized with
 // the residual grid (here EDEN2-256); the selection follows the reconstructed landmarks.
