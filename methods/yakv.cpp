@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: Apache-2.0
+// "yakv": YAKV, accuracy variant (docs/methods.md 1.4/1.5, reference: yandex-research/
+// context-intensive-kv-offloading shadowkv_models/kv_cache.py ShadowKVCache with rank -1,
+// chunk 1, run_cfg.py). Prefill is exact causal attention over the whole prompt. At its end each
+// layer keeps, for S prompt tokens, local = min(local_budget, S), outliers = min(outlier_budget,
+// S - local) (at chunk 1 the reference's "outliers" are the first tokens), n = S - local - outliers:
+//   exact (compute dtype, device):  post-RoPE K and V of the last `local` and first `outliers` tokens
+//   key store   [S, Hkv*d]: pre-RoPE keys, HIGGS 4-bit (D2/N256, group = channel) or exact;
+//               device (keys_on_device) or host
+//   value store [S, Hkv*d]: values, HIGGS 4-bit or exact; host (the "offloaded" values)
+//   landmarks   [n, Hkv*d]: post-RoPE keys of tokens outliers..S-local-1, HIGGS 2-bit
+//               (D4/N256, group 128), optional residual quantization (1.7); device
+// Decode step: append the exact new k, v (generated region); scores = softmax per query head of
+// q.L/sqrt(d) (fp32, rounded to the model dtype as the reference does), max over the GQA group;
+// top-k per KV head with k = min(sparse, n); gather the selected rows of both stores (one row
+// fetch per distinct position, all heads), RoPE the keys at their positions, attend exactly over
+// [local | outliers | selected | generated]. Budgets: sparse_budget a fraction of S
+// (floor(fraction*S), as int(frac*S) in the reference) or tokens; short prompts clamp every part
+// (the reference would fail in top-k). Batches: one unpadded sequence (the reference asserts
+// batch 1).
+#include "harness/kv/budget.h"
+#include "harness/model/attention.h"
+#include "methods/method.h"
+#include "methods/yakv_stores.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+namespace kvbench {
+namespace {
+
+HiggsConfig grid_config(const nlohmann::json& p, const std::string& prefix, int64_t group) {
+  return HiggsConfig{p[prefix + "_grid_dim"].get<int64_t>(), p[prefix + "_grid_size"].get<int64_t>(), group};
+}
+
+bool quantized(const nlohmann::json& p, const std::string& name) { return p[name].get<std::string>() == "higgs"; }
+
+class Yakv : public KVMethod, public YakvSelectionProbe {
+ public:
+  explicit Yakv(const nlohmann::json& p)
+      : params_(p),
+        sparse_(TokenBudget::parse(budget_json(p["sparse_budget"]), "method.params.sparse_budget")),
+        local_(TokenBudget::parse(budget_json(p["local_budget"]), "method.params.local_budget")),
+        outliers_(p["outlier_budget"].get<int64_t>()),
+        keys_on_device_(p["keys_on_device"].get<bool>()),
+        values_placement_(parse_placement(p["values_placement"].get<std::string>())) {}
+
+  void reset(const ModelView& model, int64_t batch_size, int64_t) override {
+    KVBENCH_CHECK(batch_size == 1, "yakv: batch size ", batch_size, " is not supported (one sequence per batch)");
+    model_ = model;
+    const int64_t channels = model.config->num_kv_heads * model.config->head_dim;
+    if (channels != channels_) {  // quantizers depend on the channel count only
+      channels_ = channels;
+      auto make = [&](const char* kind, const char* grid, int64_t group) -> std::unique_ptr<HiggsQuantizer> {
+        if (!quantized(params_, kind)) return nullptr;
+        return std::make_unique<HiggsQuantizer>(grid_config(params_, grid, group));
+      };
+      const int64_t key_group = params_["key_group"].get<int64_t>();
+      const int64_t value_group = params_["value_group"].get<int64_t>();
+      landmark_q_ = make("landmark_quantization", "landmark", params_["landmark_group"].get<int64_t>());
+      key_q_ = make("key_quantization", "key", key_group > 0 ? key_group : yakv_pow2_ceil(channels));
+      value_q_ = make("value_quantization", "value", value_group > 0 ? value_group : yakv_pow2_ceil(channels));
+      residual_q_.reset();
+      if (params_["residual_quantization"].get<bool>()) {
+        KVBENCH_CHECK_CONFIG(landmark_q_ != nullptr, "method.params.residual_quantization needs "
+                             "landmark_quantization: higgs");
+        residual_q_ = std::make_unique<HiggsQuantizer>(
+            grid_config(params_, "residual", params_["landmark_group"].get<int64_t>()));
+      }
+    }
+    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    h2d_.reset();
+    peak_device_bytes_ = 0;
+    transient_bytes_ = 0;
+    tokens_attended_ = 0;
+    steps_ = 0;
+  }
+
+  at::Tensor attend(const AttentionCall& call) override {
+    KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
+                  "yakv: padded or multi-sequence batches are not supported");
+    Layer& layer = layers_.at(static_cast<size_t>(call.layer));
+    if (!h2d_) h2d_ = std::make_unique<HostToDevice>(call.key.device());
+    at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
+    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes() + transient_bytes_);
+    return out;
+  }
+
+  KVMemory memory() const override {
+    KVMemory m;
+    for (const Layer& l : layers_) {
+      m.kv_device_bytes += exact_bytes(l) + (l.keys.on_host() ? 0 : l.keys.nbytes());
+      m.metadata_device_bytes += l.landmarks.nbytes();
+      m.host_bytes += (l.keys.on_host() ? l.keys.nbytes() : 0) + (l.values.on_host() ? l.values.nbytes() : 0);
+      m.kv_device_bytes += l.values.on_host() ? 0 : l.values.nbytes();
+      if (l.compressed) m.layer_budgets.push_back(l.budget);
+    }
+    m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
+    m.transient_device_bytes = transient_bytes_;
+    m.peak_device_bytes = peak_device_bytes_;
+    m.tokens_attended = tokens_attended_;
+    m.host_to_device_bytes = h2d_ ? h2d_->bytes_copied() : 0;
+    return m;
+  }
+
+  at::Tensor last_selection(int64_t layer) const override {
+    return layers_.at(static_cast<size_t>(layer)).selection;
+  }
+
+  nlohmann::json stats() const override {
+    nlohmann::json s = {{"sparse_budget", sparse_.describe()}, {"local_budget", local_.describe()},
+                        {"outlier_budget", outliers_}, {"decode_steps", steps_}};
+    if (!layers_.empty() && layers_[0].compressed) {
+      const Layer& l = layers_[0];
+      s["prompt_tokens"] = l.prompt;
+      s["landmarks"] = l.landmarks.count();
+      s["selected"] = l.budget.selected;
+    }
+    return s;
+  }
+
+ private:
+  struct Layer {
+    // During prefill: the prompt so far, [1, Hkv, s, d].
+    at::Tensor prompt_k_pre, prompt_k, prompt_v;
+    // After prefill.
+    bool compressed = false;
+    int64_t prompt = 0;           // S
+    at::Tensor exact_k, exact_v;  // [1, Hkv, local + outliers + generated, d] post-RoPE / values
+    YakvRowStore keys, values;    // [S, Hkv*d]
+    YakvLandmarks landmarks;      // [n, Hkv*d] for positions outliers .. outliers + n - 1
+    LayerBudget budget;
+    at::Tensor selection;         // [Hkv, k] positions selected at the last decode step
+  };
+
+  // Integral numbers >= 1 are token counts.
+  static nlohmann::json budget_json(const nlohmann::json& v) {
+    if (v.is_number_float() && v.get<double>() >= 1.0) return static_cast<int64_t>(v.get<double>());
+    return v;
+  }
+
+  static at::Tensor append(const at::Tensor& cache, const at::Tensor& added) {
+    return cache.defined() ? at::cat({cache, added}, 2) : added.contiguous();
+  }
+
+  // [1, Hkv, s, d] -> token rows [s, Hkv*d].
+  static at::Tensor rows_of(const at::Tensor& t) { return t[0].transpose(0, 1).reshape({t.size(2), -1}); }
+
+  at::Tensor prefill(Layer& layer, const AttentionCall& call) {
+    KVBENCH_CHECK(!layer.compressed, "yakv: prefill after decode (continued prompts) is not supported");
+    layer.prompt_k_pre = append(layer.prompt_k_pre, call.key_pre_rope);
+    layer.prompt_k = append(layer.prompt_k, call.key);
+    layer.prompt_v = append(layer.prompt_v, call.value);
+    at::Tensor out = exact_attention(call.query, layer.prompt_k, layer.prompt_v, call.slot_offset, at::Tensor(),
+                                     call.scale);
+    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_k.size(2));
+    if (call.last_prefill_chunk) compress(layer, call);
+    return out;
+  }
+
+  void compress(Layer& layer, const AttentionCall& call) {
+    const int64_t s = layer.prompt_k.size(2);
+    const int64_t local = std::min(local_.resolve(s, false), s);
+    const int64_t outliers = std::min(outliers_, s - local);
+    const int64_t n = s - local - outliers;
+    const at::ScalarType dtype = call.key.scalar_type();
+    const at::Device device = call.key.device();
+    auto exact = [&](const at::Tensor& t) {
+      return at::cat({t.narrow(2, s - local, local), t.narrow(2, 0, outliers)}, 2).contiguous();
+    };
+    layer.exact_k = exact(layer.prompt_k);
+    layer.exact_v = exact(layer.prompt_v);
+    layer.keys.build(rows_of(layer.prompt_k_pre), key_q_.get(), dtype,
+                     keys_on_device_ ? KVPlacement::kDevice : KVPlacement::kPinnedHost, device);
+    layer.values.build(rows_of(layer.prompt_v), value_q_.get(), dtype, values_placement_, device);
+    layer.landmarks.clear();
+    if (n > 0)
+      layer.landmarks.build(rows_of(layer.prompt_k.narrow(2, outliers, n)), landmark_q_.get(), residual_q_.get(),
+                            params_["meta_chunk_size"].get<int64_t>(), false, dtype);
+    layer.prompt = s;
+    layer.budget = LayerBudget{};
+    layer.budget.local = local;
+    layer.budget.outliers = outliers;
+    layer.budget.selected = std::min(sparse_.resolve(s, false), n);
+    layer.prompt_k_pre = layer.prompt_k = layer.prompt_v = at::Tensor();
+    layer.compressed = true;
+  }
+
+  at::Tensor decode(Layer& layer, const AttentionCall& call) {
+    KVBENCH_CHECK(layer.compressed, "yakv: decode before the prompt was prefilled");
+    layer.exact_k = append(layer.exact_k, call.key);
+    layer.exact_v = append(layer.exact_v, call.value);
+    layer.budget.generated += 1;
+    const int64_t k = layer.budget.selected;
+    at::Tensor keys = layer.exact_k, values = layer.exact_v;
+    transient_bytes_ = 0;
+    if (k > 0) {
+      const at::ScalarType dtype = call.query.scalar_type();
+      const int64_t hkv = keys.size(1), d = keys.size(3);
+      at::Tensor landmarks = layer.landmarks.dequantize(dtype).view({-1, hkv, d});  // [n, Hkv, d]
+      at::Tensor scores = yakv_scores_softmax_max(call.query[0].select(1, 0), landmarks, call.scale, dtype);
+      at::Tensor positions = yakv_topk(scores, k) + layer.budget.outliers;  // [Hkv, k]
+      layer.selection = positions;
+      // One fetch per distinct position (a row holds every KV head); inverse maps back per head.
+      auto [unique, inverse] = at::_unique(positions.reshape({-1}), /*sorted=*/true, /*return_inverse=*/true);
+      inverse = inverse.view({hkv, k});
+      auto per_head = [&](const at::Tensor& rows) {  // [u, Hkv*d] -> [1, Hkv, k, d]
+        at::Tensor r = rows.view({-1, hkv, d}).permute({1, 0, 2});  // [Hkv, u, d]
+        return r.gather(1, inverse.unsqueeze(-1).expand({hkv, k, d})).unsqueeze(0);
+      };
+      at::Tensor sel_k_pre = per_head(layer.keys.fetch(unique, *h2d_, dtype));
+      at::Tensor sel_v = per_head(layer.values.fetch(unique, *h2d_, dtype));
+      // RoPE at each head's own positions: heads as the batch dimension.
+      at::Tensor sel_k = model_.rope->apply(sel_k_pre.transpose(0, 1), positions).transpose(0, 1);
+      const int64_t fixed = layer.budget.local + layer.budget.outliers;
+      keys = at::cat({keys.narrow(2, 0, fixed), sel_k, keys.narrow(2, fixed, keys.size(2) - fixed)}, 2);
+      values = at::cat({values.narrow(2, 0, fixed), sel_v, values.narrow(2, fixed, values.size(2) - fixed)}, 2);
+      transient_bytes_ = static_cast<int64_t>(landmarks.nbytes() + keys.nbytes() + values.nbytes());
+    }
+    if (call.layer == 0) {
+      tokens_attended_ = static_cast<double>(keys.size(2));
+      ++steps_;
+    }
+    return exact_attention(call.query, keys, values, keys.size(2) - 1, at::Tensor(), call.scale);
+  }
+
+  static int64_t exact_bytes(const Layer& l) {
+    int64_t total = 0;
+    for (const at::Tensor* t : {&l.prompt_k_pre, &l.prompt_k, &l.prompt_v, &l.exact_k, &l.exact_v})
+      if (t->defined()) total += static_cast<int64_t>(t->nbytes());
+    return total;
+  }
+
+  int64_t device_bytes() const {
+    int64_t total = 0;
+    for (const Layer& l : layers_)
+      total += exact_bytes(l) + l.landmarks.nbytes() + (l.keys.on_host() ? 0 : l.keys.nbytes()) +
+               (l.values.on_host() ? 0 : l.values.nbytes());
+    return total;
+  }
+
+  nlohmann::json params_;
+  TokenBudget sparse_, local_;
+  int64_t outliers_;
+  bool keys_on_device_;
+  KVPlacement values_placement_;
+  int64_t channels_ = -1;
+  std::unique_ptr<HiggsQuantizer> landmark_q_, key_q_, value_q_, residual_q_;
+  ModelView model_;
+  std::vector<Layer> layers_;
+  std::unique_ptr<HostToDevice> h2d_;
+  int64_t peak_device_bytes_ = 0, transient_bytes_ = 0, steps_ = 0;
+  double tokens_attended_ = 0;
+};
+
+ParamSpecs yakv_params() {
+  const std::vector<std::string> q = {"higgs", "none"};
+  auto grid = [](const std::string& prefix, int64_t dim, const char* what) {
+    return std::vector<ParamSpec>{
+        {prefix + "_grid_dim", ParamType::kInt, dim, std::string("HIGGS grid dimension D of the ") + what, 1.0},
+        {prefix + "_grid_size", ParamType::kInt, 256, std::string("HIGGS grid size N of the ") + what, 2.0, 256.0}};
+  };
+  ParamSpecs specs = {
+      {"sparse_budget", ParamType::kFloat, 0.03125,
+       "tokens selected per KV head each step: a fraction of the prompt (< 1) or a token count", 0.0},
+      {"local_budget", ParamType::kFloat, 64, "last prompt tokens kept exactly: tokens, or a fraction (< 1)", 0.0},
+      {"outlier_budget", ParamType::kInt, 0, "first prompt tokens kept exactly (chunk-1 'outliers')", 0.0},
+      {"landmark_quantization", ParamType::kString, "higgs", "landmark format: HIGGS or exact", {}, {}, q},
+      {"landmark_group", ParamType::kInt, 128, "Hadamard group of the landmark quantizer", 1.0},
+      {"key_quantization", ParamType::kString, "higgs", "key store format (pre-RoPE keys)", {}, {}, q},
+      {"key_group", ParamType::kInt, 0, "Hadamard group of the key quantizer (0: the channel Hkv*d)", 0.0},
+      {"value_quantization", ParamType::kString, "higgs", "value store format", {}, {}, q},
+      {"value_group", ParamType::kInt, 0, "Hadamard group of the value quantizer (0: the channel Hkv*d)", 0.0},
+      {"keys_on_device", ParamType::kBool, true, "key store on the device (false: pinned host memory)"},
+      {"values_placement", ParamType::kString, "pinned", "where the value store lives", {}, {}, {"device", "pinned", "mapped"}},
+      {"residual_quantization", ParamType::kBool, false, "residual landmark quantization (methods.md 1.7)"},
+      {"meta_chunk_size", ParamType::kInt, 1, "landmarks averaged per meta-landmark (residual quantization)", 1.0},
+  };
+  for (auto extra : {grid("landmark", 4, "landmarks"), grid("key", 2, "key store"), grid("value", 2, "value store"),
+                     grid("residual", 4, "residual landmarks")})
+    specs.insert(specs.end(), extra.begin(), extra.end());
+  return specs;
+}
+
+}  // namespace
+
+KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
+    "yakv",
+    "YAKV accuracy variant: per-token 2-bit HIGGS landmarks, softmax-max GQA top-k, 4-bit HIGGS K/V, local window",
+    yakv_params(),
+    [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new Yakv(p)); },
+    {{"budget_params", {"sparse_budget", "local_budget", "outlier_budget"}}}});
+
+}  // namespace kvbench

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: Apache-2.0
+// "yakv_gpu": YAKV as in the reference's GPU inference engine (docs/methods.md 1.6; reference:
+// yandex-research/context-intensive-kv-offloading inference/python/minisgl/attention/shadowkv.py,
+// kernel/shadowkv/csrc/metadata_kernels.cu). Every key (post-RoPE) and value, prompt and generated,
+// is stored in fp8 e4m3 (or bf16 / the compute dtype) in host-mapped memory [capacity, Hkv, d]
+// and read back by a gather each decode step (zero-copy on CUDA; the bytes read are counted).
+// Length split of a prompt of S tokens (float arithmetic, as the reference kernel):
+//   S <= min_seqlen_to_prune: no pruning (prefix = S);
+//   prefix = min(ceil(prefix_budget*S), S), suffix = min(ceil(suffix_budget*S), S - prefix),
+//   infix = the rest, pruned = min(floor(sparse_budget*S), infix); if prefix + pruned + suffix is
+//   below both S and min_seqlen_to_prune, pruned = min_seqlen_to_prune - prefix - suffix.
+// Landmarks: post-RoPE keys of the infix tokens, rows [infix, Hkv*d], HIGGS 2-bit (D4/N256) with
+// one Hadamard over the whole row (padded to a power of two) and one bfloat16 scale per token.
+// Decode step: store the new k, v; query = mean of the G query heads of each KV head; scores =
+// raw dot products with the dequantized landmarks; top-k per KV head (k = pruned); gather
+// [prefix | selected | suffix + generated] for every KV head; exact attention over them.
+// Batches: one unpadded sequence.
+#include "harness/model/attention.h"
+#include "methods/method.h"
+#include "methods/yakv_stores.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+namespace kvbench {
+namespace {
+
+struct Split {
+  int64_t prefix = 0, infix = 0, pruned = 0;
+};
+
+// The reference's find_prefix_infix_and_pruned_infix_lengths at chunk size 1.
+Split split_lengths(int64_t s, float prefix_ratio, float sparse_ratio, float suffix_ratio, int64_t min_prune) {
+  if (s <= min_prune) return {s, 0, 0};
+  const float sf = static_cast<float>(s);
+  const int64_t prefix = std::min(static_cast<int64_t>(std::ceil(prefix_ratio * sf)), s);
+  const int64_t remaining = s - prefix;
+  if (remaining == 0) return {prefix, 0, 0};
+  const int64_t suffix = std::min(static_cast<int64_t>(std::ceil(suffix_ratio * sf)), remaining);
+  const int64_t infix = remaining - suffix;
+  int64_t pruned = std::min(static_cast<int64_t>(sparse_ratio * sf), infix);
+  if (prefix + pruned + suffix < s && prefix + pruned + suffix < min_prune) pruned = min_prune - prefix - suffix;
+  return {prefix, infix, pruned};
+}
+
+class YakvGpu : public KVMethod, public YakvSelectionProbe {
+ public:
+  explicit YakvGpu(const nlohmann::json& p)
+      : prefix_ratio_(p["prefix_budget"].get<float>()),
+        sparse_ratio_(p["sparse_budget"].get<float>()),
+        suffix_ratio_(p["suffix_budget"].get<float>()),
+        min_prune_(p["min_seqlen_to_prune"].get<int64_t>()),
+        quantize_landmarks_(p["quantize_landmarks"].get<bool>()),
+        kv_dtype_name_(p["kv_cache_dtype"].get<std::string>()),
+        placement_(parse_placement(p["kv_placement"].get<std::string>())) {
+    KVBENCH_CHECK_CONFIG(prefix_ratio_ + sparse_ratio_ + suffix_ratio_ <= 1.0f + 1e-6f,
+                         "method.params: prefix_budget + sparse_budget + suffix_budget must not exceed 1");
+  }
+
+  void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
+    KVBENCH_CHECK(batch_size == 1, "yakv_gpu: batch size ", batch_size, " is not supported (one sequence per batch)");
+    model_ = model;
+    const int64_t channels = model.config->num_kv_heads * model.config->head_dim;
+    if (quantize_landmarks_ && channels != channels_)
+      landmark_q_ = std::make_unique<HiggsQuantizer>(HiggsConfig{4, 256, yakv_pow2_ceil(channels)});
+    channels_ = channels;
+    capacity_hint_ = std::max<int64_t>(max_tokens, 1);
+    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    h2d_.reset();
+    peak_device_bytes_ = transient_bytes_ = steps_ = 0;
+    tokens_attended_ = 0;
+  }
+
+  at::Tensor attend(const AttentionCall& call) override {
+    KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
+                  "yakv_gpu: padded or multi-sequence batches are not supported");
+    if (!h2d_) h2d_ = std::make_unique<HostToDevice>(call.key.device());
+    Layer& layer = layers_.at(static_cast<size_t>(call.layer));
+    store(layer, call);
+    at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
+    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes() + transient_bytes_);
+    return out;
+  }
+
+  KVMemory memory() const override {
+    KVMemory m;
+    for (const Layer& l : layers_) {
+      const int64_t kv = l.keys.bytes() + l.values.bytes();
+      (placement_ == KVPlacement::kDevice ? m.kv_device_bytes : m.host_bytes) += kv;
+      m.kv_device_bytes += prompt_bytes(l);
+      m.metadata_device_bytes += l.landmarks.nbytes();
+      if (l.split_done) {
+        LayerBudget b;
+        b.sink = l.split.prefix;
+        b.selected = l.split.pruned;
+        b.local = l.prompt - l.split.prefix - l.split.infix;
+        b.generated = l.length - l.prompt;
+        m.layer_budgets.push_back(b);
+      }
+    }
+    m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
+    m.transient_device_bytes = transient_bytes_;
+    m.peak_device_bytes = peak_device_bytes_;
+    m.tokens_attended = tokens_attended_;
+    m.host_to_device_bytes = h2d_ ? h2d_->bytes_copied() : 0;
+    return m;
+  }
+
+  at::Tensor last_selection(int64_t layer) const override {
+    return layers_.at(static_cast<size_t>(layer)).selection;
+  }
+
+  nlohmann::json stats() const override {
+    nlohmann::json s = {{"kv_cache_dtype", kv_dtype_name_}, {"kv_placement", placement_name(placement_)},
+                        {"decode_steps", steps_}};
+    if (!layers_.empty() && layers_[0].split_done) {
+      const Layer& l = layers_[0];
+      s["prompt_tokens"] = l.prompt;
+      s["prefix"] = l.split.prefix;
+      s["infix"] = l.split.infix;
+      s["pruned_infix"] = l.split.pruned;
+    }
+    return s;
+  }
+
+ private:
+  struct Layer {
+    KVBuffer keys, values;       // [capacity, Hkv, d] in the storage dtype (fp8 kept as uint8 bytes)
+    int64_t length = 0;          // tokens stored
+    at::Tensor prompt_k, prompt_v;  // prefill only: the prompt so far, [1, Hkv, s, d] compute dtype
+    bool split_done = false;
+    int64_t prompt = 0;
+    Split split;
+    YakvLandmarks landmarks;     // [infix, Hkv*d]
+    at::Tensor selection;        // [Hkv, pruned] positions selected at the last decode step
+  };
+
+  bool fp8() const { return kv_dtype_name_ == "fp8_e4m3"; }
+  at::ScalarType storage_dtype(at::ScalarType compute) const {
+    if (fp8()) return at::kByte;  // e4m3 bytes; viewed as Float8_e4m3fn for conversions
+    return kv_dtype_name_ == "bf16" ? at::kBFloat16 : compute;
+  }
+  at::Tensor encode(const at::Tensor& t) const {  // [.., d] compute dtype -> storage
+    return fp8() ? t.to(at::kFloat8_e4m3fn).view(at::kByte) : t.to(storage_dtype(t.scalar_type()));
+  }
+  at::Tensor decode_rows(const at::Tensor& t, at::ScalarType compute) const {
+    return fp8() ? t.view(at::kFloat8_e4m3fn).to(compute) : t.to(compute);
+  }
+
+  // Appends call.key (post-RoPE) / call.value to the host store, growing it when full.
+  void store(Layer& layer, const AttentionCall& call) {
+    const int64_t t = call.key.size(2), hkv = call.key.size(1), d = call.key.size(3);
+    KVBENCH_ASSERT(call.slot_offset == layer.length, "yakv_gpu: layer ", call.layer, " expected slot ", layer.length,
+                   ", got ", call.slot_offset);
+    const int64_t capacity = layer.keys.host_or_device.defined() ? layer.keys.host_or_device.size(0) : 0;
+    if (layer.length + t > capacity) {
+      const int64_t grown = std::max({capacity_hint_, layer.length + t, 2 * capacity});
+      const at::ScalarType dtype = storage_dtype(call.key.scalar_type());
+      for (KVBuffer* buffer : {&layer.keys, &layer.values}) {
+        KVBuffer fresh = allocate_kv_buffer({grown, hkv, d}, dtype, placement_, call.key.device());
+        if (layer.length > 0)
+          fresh.host_or_device.narrow(0, 0, layer.length).copy_(buffer->host_or_device.narrow(0, 0, layer.length));
+        *buffer = fresh;
+      }
+    }
+    layer.keys.host_or_device.narrow(0, layer.length, t).copy_(encode(call.key[0].transpose(0, 1)));
+    layer.values.host_or_device.narrow(0, layer.length, t).copy_(encode(call.value[0].transpose(0, 1)));
+    layer.length += t;
+  }
+
+  at::Tensor prefill(Layer& layer, const AttentionCall& call) {
+    KVBENCH_CHECK(!layer.split_done, "yakv_gpu: prefill after decode (continued prompts) is not supported");
+    layer.prompt_k = layer.prompt_k.defined() ? at::cat({layer.prompt_k, call.key}, 2) : call.key.contiguous();
+    layer.prompt_v = layer.prompt_v.defined() ? at::cat({layer.prompt_v, call.value}, 2) : call.value.contiguous();
+    at::Tensor out = exact_attention(call.query, layer.prompt_k, layer.prompt_v, call.slot_offset, at::Tensor(),
+                                     call.scale);
+    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_k.size(2));
+    if (call.last_prefill_chunk) {
+      const int64_t s = layer.prompt_k.size(2);
+      layer.prompt = s;
+      layer.split = split_lengths(s, prefix_ratio_, sparse_ratio_, suffix_ratio_, min_prune_);
+      if (layer.split.infix > 0) {
+        at::Tensor rows = layer.prompt_k[0].narrow(1, layer.split.prefix, layer.split.infix).transpose(0, 1)
+                              .reshape({layer.split.infix, -1});
+        layer.landmarks.build(rows, landmark_q_.get(), nullptr, 1, /*bf16_scales=*/true,
+                              quantize_landmarks_ ? at::kBFloat16 : call.key.scalar_type());
+      }
+      layer.prompt_k = layer.prompt_v = at::Tensor();
+      layer.split_done = true;
+    }
+    return out;
+  }
+
+  at::Tensor decode(Layer& layer, const AttentionCall& call) {
+    KVBENCH_CHECK(layer.split_done, "yakv_gpu: decode before the prompt was prefilled");
+    const at::ScalarType dtype = call.query.scalar_type();
+    const at::Device device = call.query.device();
+    const int64_t hkv = call.key.size(1), d = call.key.size(3);
+    const Split& sp = layer.split;
+    auto range = [&](int64_t begin, int64_t end) {
+      return at::arange(begin, end, at::TensorOptions().dtype(at::kLong).device(device)).unsqueeze(0).expand({hkv, end - begin});
+    };
+    std::vector<at::Tensor> parts = {range(0, sp.prefix)};
+    at::Tensor landmarks;
+    if (sp.pruned > 0) {
+      landmarks = layer.landmarks.dequantize(dtype).view({-1, hkv, d});  // [infix, Hkv, d]
+      at::Tensor scores = yakv_scores_mean_query(call.query[0].select(1, 0), landmarks);
+      layer.selection = yakv_topk(scores, sp.pruned) + sp.prefix;
+      parts.push_back(layer.selection);
+    }
+    parts.push_back(range(sp.prefix + sp.infix, layer.length));
+    at::Tensor positions = at::cat(parts, 1);  // [Hkv, P]
+    const int64_t p = positions.size(1);
+    // Flat row index of (position, head) in the [capacity * Hkv, d] view of the store.
+    at::Tensor flat = (positions * hkv + at::arange(hkv, positions.options()).unsqueeze(1)).reshape({-1});
+    auto gather = [&](const KVBuffer& buffer) {
+      const at::Tensor src = buffer.host_or_device.view({-1, d});
+      at::Tensor dst = at::empty({hkv * p, d}, src.options().device(device));
+      if (buffer.on_host()) {
+        h2d_->gather(src, 0, flat, dst);
+      } else {
+        at::index_select_out(dst, src, 0, flat);
+      }
+      return dst;
+    };
+    at::Tensor k_raw = gather(layer.keys), v_raw = gather(layer.values);
+    if (placement_ != KVPlacement::kDevice) h2d_->wait();
+    at::Tensor keys = decode_rows(k_raw, dtype).view({1, hkv, p, d});
+    at::Tensor values = decode_rows(v_raw, dtype).view({1, hkv, p, d});
+    transient_bytes_ = static_cast<int64_t>(k_raw.nbytes() + v_raw.nbytes() + keys.nbytes() + values.nbytes()) +
+                       (landmarks.defined() ? static_cast<int64_t>(landmarks.nbytes()) : 0);
+    if (call.layer == 0) {
+      tokens_attended_ = static_cast<double>(p);
+      ++steps_;
+    }
+    return exact_attention(call.query, keys, values, p - 1, at::Tensor(), call.scale);
+  }
+
+  static int64_t prompt_bytes(const Layer& l) {
+    int64_t total = 0;
+    for (const at::Tensor* t : {&l.prompt_k, &l.prompt_v})
+      if (t->defined()) total += static_cast<int64_t>(t->nbytes());
+    return total;
+  }
+
+  int64_t device_bytes() const {
+    int64_t total = 0;
+    for (const Layer& l : layers_) {
+      total += prompt_bytes(l) + l.landmarks.nbytes();
+      if (placement_ == KVPlacement::kDevice) total += l.keys.bytes() + l.values.bytes();
+    }
+    return total;
+  }
+
+  float prefix_ratio_, sparse_ratio_, suffix_ratio_;
+  int64_t min_prune_;
+  bool quantize_landmarks_;
+  std::string kv_dtype_name_;
+  KVPlacement placement_;
+  int64_t channels_ = -1, capacity_hint_ = 1;
+  std::unique_ptr<HiggsQuantizer> landmark_q_;
+  ModelView model_;
+  std::vector<Layer> layers_;
+  std::unique_ptr<HostToDevice> h2d_;
+  int64_t peak_device_bytes_ = 0, transient_bytes_ = 0, steps_ = 0;
+  double tokens_attended_ = 0;
+};
+
+ParamSpecs yakv_gpu_params() {
+  return {
+      {"prefix_budget", ParamType::kFloat, 0.00625, "fraction of the prompt kept at its start (sinks)", 0.0, 1.0},
+      {"sparse_budget", ParamType::kFloat, 0.015625, "fraction of the prompt selected per KV head each step", 0.0, 1.0},
+      {"suffix_budget", ParamType::kFloat, 0.00625, "fraction of the prompt kept at its end (local window)", 0.0, 1.0},
+      {"min_seqlen_to_prune", ParamType::kInt, 512, "prompts up to this length are not pruned; pruned length floor", 0.0},
+      {"quantize_landmarks", ParamType::kBool, true, "2-bit HIGGS landmarks (false: bf16 landmarks)"},
+      {"kv_cache_dtype", ParamType::kString, "fp8_e4m3", "storage format of every key and value", {}, {},
+       {"fp8_e4m3", "bf16", "compute"}},
+      {"kv_placement", ParamType::kString, "mapped", "where the K/V store lives (mapped: zero-copy reads)", {}, {},
+       {"device", "pinned", "mapped"}},
+  };
+}
+
+}  // namespace
+
+KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
+    "yakv_gpu",
+    "YAKV GPU-inference variant: prefix/suffix/sparse ratios, mean-query 2-bit landmark top-k, fp8 K/V in mapped host memory",
+    yakv_gpu_params(),
+    [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new YakvGpu(p)); },
+    {{"budget_params", {"prefix_budget", "sparse_budget", "suffix_budget", "min_seqlen_to_prune"}}}});
+
+}  // namespace kvbench
