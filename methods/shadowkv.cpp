@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace kvbench {
@@ -44,6 +45,17 @@ using shadowkv::ChunkLayout;
 // [B, Hkv, slots, chunk*d] (one row per chunk).
 at::Tensor chunk_rows(const at::Tensor& buffer, int64_t start, int64_t slots, int64_t chunk) {
   return buffer.narrow(2, start, slots * chunk).view({buffer.size(0), buffer.size(1), slots, chunk * buffer.size(3)});
+}
+
+// target[b[i], h[i], slot[i]] = rows[i] for a [B, Hkv, slots, row] view.
+void put_rows(const at::Tensor& target, const at::Tensor& b, const at::Tensor& h, const at::Tensor& slot,
+              const at::Tensor& rows) {
+  c10::List<std::optional<at::Tensor>> index;
+  index.push_back(b);
+  index.push_back(h);
+  index.push_back(slot);
+  at::Tensor view = target;
+  view.index_put_(index, rows);
 }
 
 // Integral numbers >= 1 are token counts: pass them to TokenBudget as integers.
@@ -61,7 +73,8 @@ class ShadowKV : public KVMethod {
         chunk_(p["chunk_size"].get<int64_t>()),
         local_chunks_(p["local_chunks"].get<int64_t>()),
         outlier_chunks_(p["outlier_chunks"].get<int64_t>()),
-        reuse_hits_(p["reuse_hits"].get<bool>()) {}
+        reuse_hits_(p["reuse_hits"].get<bool>()),
+        svd_(p["svd"].get<std::string>() == "gram" ? shadowkv::SvdRoute::kGram : shadowkv::SvdRoute::kExact) {}
 
   void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
     model_ = model;
@@ -105,7 +118,7 @@ class ShadowKV : public KVMethod {
   }
 
   nlohmann::json stats() const override {
-    nlohmann::json s = {{"sparse_budget", budget_.describe()}, {"svd", "at::linalg_svd fp32"},
+    nlohmann::json s = {{"sparse_budget", budget_.describe()}, {"svd", svd_ == shadowkv::SvdRoute::kGram ? "gram" : "exact"},
                         {"reuse_hits", reuse_hits_}, {"cache_hits", hits_}, {"cache_lookups", lookups_}};
     if (!layers_.empty() && layers_[0].built) {
       const Layer& l = layers_[0];
@@ -178,7 +191,7 @@ class ShadowKV : public KVMethod {
     }
     layer.sparse_start = l.prefill_local + l.outliers * chunk_;
     if (l.selected > 0) {
-      layer.factors = shadowkv::low_rank_keys(layer.prompt_key_pre, rank_, key.scalar_type());
+      layer.factors = shadowkv::low_rank_keys(layer.prompt_key_pre, rank_, key.scalar_type(), svd_);
       layer.landmarks = summary.landmarks;
       layer.landmark_ids = summary.landmark_ids;
       layer.host_values = allocate_kv_buffer({b, hkv, l.chunks, chunk_ * d}, value.scalar_type(),
@@ -248,13 +261,14 @@ class ShadowKV : public KVMethod {
     transfer_->gather(layer.host_values.host_or_device.view({rows * l.chunks, row_elems}), 0,
                       miss_row * l.chunks + miss_chunk, staging);
     transfer_->wait();
-    chunk_rows(layer.values, layer.sparse_start, k, chunk_).index_put_({miss_b, miss_h, miss_slot}, staging);
+    put_rows(chunk_rows(layer.values, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, staging);
     // Keys: rebuilt for every row's (padded) miss list, valid ones written to their slots.
     at::Tensor all_rows = at::arange(rows, wanted.options());
     at::Tensor rebuilt = shadowkv::reconstruct_keys(layer.factors, all_rows.div(hkv, "floor"), all_rows.remainder(hkv),
                                                     update.miss_ids, chunk_, *model_.rope);
-    at::Tensor valid_keys = rebuilt.view({rows, m, row_elems}).index({update.miss_valid});
-    chunk_rows(layer.keys, layer.sparse_start, k, chunk_).index_put_({miss_b, miss_h, miss_slot}, valid_keys);
+    at::Tensor valid_keys =
+        rebuilt.reshape({rows, m, row_elems}).masked_select(update.miss_valid.unsqueeze(-1)).view({update.misses, row_elems});
+    put_rows(chunk_rows(layer.keys, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, valid_keys);
   }
 
   // Doubles the generated region when the reset() hint is exceeded.
@@ -287,6 +301,7 @@ class ShadowKV : public KVMethod {
   TokenBudget budget_;
   int64_t rank_, chunk_, local_chunks_, outlier_chunks_;
   bool reuse_hits_;
+  shadowkv::SvdRoute svd_;
   ModelView model_;
   int64_t batch_ = 1;
   int64_t hint_ = 1;
@@ -311,6 +326,10 @@ ParamSpecs shadowkv_params() {
       {"outlier_chunks", ParamType::kInt, 48, "chunks per KV head with the lowest min cosine kept exactly", 0.0},
       {"reuse_hits", ParamType::kBool, true,
        "keep chunks resident from the previous step (CPU class); false re-fetches every selected chunk"},
+      {"svd", ParamType::kString, "exact",
+       "exact: at::linalg_svd of the [S, Hkv*d] keys (fp32, as the reference); gram: eigendecomposition of "
+       "the [Hkv*d]^2 Gram matrix (cheaper for long prompts)",
+       std::nullopt, std::nullopt, {"exact", "gram"}},
   };
 }
 

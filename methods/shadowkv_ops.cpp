@@ -24,18 +24,31 @@ ChunkLayout chunk_layout(int64_t prompt_tokens, int64_t chunk, int64_t local_chu
   return l;
 }
 
-LowRankKeys low_rank_keys(const at::Tensor& key_pre_rope, int64_t rank, at::ScalarType dtype) {
+LowRankKeys low_rank_keys(const at::Tensor& key_pre_rope, int64_t rank, at::ScalarType dtype, SvdRoute route) {
   const int64_t b = key_pre_rope.size(0), hkv = key_pre_rope.size(1), s = key_pre_rope.size(2),
                 d = key_pre_rope.size(3);
   // [B, Hkv, S, d] -> [B, S, Hkv*d]: one row per token, all KV heads concatenated.
   at::Tensor k = key_pre_rope.transpose(1, 2).reshape({b, s, hkv * d}).to(at::kFloat);
-  auto [u, sigma, vh] = at::linalg_svd(k, /*full_matrices=*/false);
   const int64_t r = std::min({rank, s, hkv * d});
+  at::Tensor u, sigma, vh;  // [B, S, r], [B, r], [B, r, Hkv*d]
+  if (route == SvdRoute::kExact) {
+    std::tie(u, sigma, vh) = at::linalg_svd(k, /*full_matrices=*/false);
+    u = u.narrow(2, 0, r);
+    sigma = sigma.narrow(1, 0, r);
+    vh = vh.narrow(1, 0, r);
+  } else {
+    // K^T K = V diag(s^2) V^T; eigh returns ascending eigenvalues: take the last r, largest first.
+    auto [eigenvalues, eigenvectors] = at::linalg_eigh(at::matmul(k.transpose(1, 2), k));
+    at::Tensor v = eigenvectors.narrow(2, hkv * d - r, r).flip({2});       // [B, Hkv*d, r]
+    sigma = eigenvalues.narrow(1, hkv * d - r, r).flip({1}).clamp_min(0).sqrt();
+    vh = v.transpose(1, 2);
+    u = at::matmul(k, v) / sigma.clamp_min(1e-30).unsqueeze(1);
+  }
   LowRankKeys out;
-  out.u = u.narrow(2, 0, r).to(dtype).contiguous();
-  // diag(sigma_1..r) Vh_1..r: [B, r, Hkv*d] -> [B, Hkv, r, d].
-  at::Tensor sv = sigma.narrow(1, 0, r).unsqueeze(-1) * vh.narrow(1, 0, r);
-  out.sv = sv.view({b, r, hkv, d}).permute({0, 2, 1, 3}).to(dtype).contiguous();
+  out.u = u.to(dtype).contiguous();
+  // diag(sigma) Vh: [B, r, Hkv*d] -> [B, Hkv, r, d].
+  at::Tensor sv = sigma.unsqueeze(-1) * vh;
+  out.sv = sv.reshape({b, r, hkv, d}).permute({0, 2, 1, 3}).to(dtype).contiguous();
   return out;
 }
 

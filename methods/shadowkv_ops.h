@@ -34,16 +34,23 @@ struct ChunkLayout {
 ChunkLayout chunk_layout(int64_t prompt_tokens, int64_t chunk, int64_t local_chunks, int64_t outlier_chunks,
                          int64_t sparse_tokens);
 
-// Rank-r factors of the pre-RoPE keys of all KV heads concatenated: K [B, S, Hkv*d] = U diag(s) Vh.
-// u [B, S, r] and sv = diag(s_1..r) Vh_1..r reshaped per head [B, Hkv, r, d], both in `dtype`.
-// Computed in fp32 with at::linalg_svd(full_matrices=false) (the reference uses torch.svd in fp32;
-// singular vectors' signs may differ, the product U*SV does not). r = min(rank, S, Hkv*d).
+// Rank-r factors of the pre-RoPE keys of all KV heads concatenated: K [B, S, Hkv*d] ~ U diag(s) Vh.
+// u [B, S, r] and sv = diag(s_1..r) Vh_1..r reshaped per head [B, Hkv, r, d], both in `dtype`;
+// r = min(rank, S, Hkv*d). Computed in fp32 (the reference uses torch.svd in fp32) by one of:
+// - kExact: at::linalg_svd(K, full_matrices=false) (singular vectors' signs may differ from the
+//   reference; the product U*SV does not);
+// - kGram: eigendecomposition of the [Hkv*d]^2 Gram matrix K^T K (methods.md implementation note 3):
+//   V_r, s_r = sqrt(eigenvalues), U = K V_r / s_r. Same product K V_r V_r^T in exact arithmetic,
+//   much cheaper for S >> Hkv*d, but squares the condition number (directions with s below
+//   ~1e-3 s_1 lose accuracy in fp32; they carry almost none of the keys' energy).
+enum class SvdRoute { kExact, kGram };
 struct LowRankKeys {
   at::Tensor u;   // [B, S, r]
   at::Tensor sv;  // [B, Hkv, r, d]
   int64_t rank() const { return u.size(2); }
 };
-LowRankKeys low_rank_keys(const at::Tensor& key_pre_rope /*[B,Hkv,S,d]*/, int64_t rank, at::ScalarType dtype);
+LowRankKeys low_rank_keys(const at::Tensor& key_pre_rope /*[B,Hkv,S,d]*/, int64_t rank, at::ScalarType dtype,
+                          SvdRoute route = SvdRoute::kExact);
 
 // Landmarks of the C context chunks of post-RoPE keys [B, Hkv, S, d]: mean of each chunk's keys.
 // Outliers: per KV head, the `outliers` chunks whose minimum cosine similarity (at::cosine_similarity,
