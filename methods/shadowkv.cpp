@@ -136,8 +136,10 @@ class ShadowKV : public KVMethod {
 
  private:
   struct Layer {
-    // During prefill (until the last prompt chunk): the prompt so far, [B, Hkv, n, d].
+    // During prefill (until the last prompt chunk): the prompt so far in slots 0..prompt_len-1 of
+    // [B, Hkv, capacity, d] buffers (capacity from the reset() hint, doubled when exceeded).
     at::Tensor prompt_key_pre, prompt_key, prompt_value;
+    int64_t prompt_len = 0;
     bool built = false;
     ChunkLayout layout;
     shadowkv::LowRankKeys factors;  // u [B,S,r], sv [B,Hkv,r,d] (undefined when nothing is selectable)
@@ -151,26 +153,38 @@ class ShadowKV : public KVMethod {
     LayerBudget budget;
   };
 
-  static at::Tensor append(const at::Tensor& cache, const at::Tensor& added) {
-    return cache.defined() ? at::cat({cache, added}, 2) : added.contiguous();
+  // Appends `added` [B, Hkv, T, d] at slot `length` of `cache`, growing it; returns the filled view.
+  at::Tensor append(at::Tensor& cache, int64_t length, const at::Tensor& added) const {
+    const int64_t needed = length + added.size(2);
+    if (!cache.defined() || cache.size(2) < needed) {
+      auto sizes = added.sizes().vec();
+      sizes[2] = cache.defined() ? std::max(needed, 2 * cache.size(2)) : std::max(needed, hint_);
+      at::Tensor bigger = at::empty(sizes, added.options());
+      if (length > 0) bigger.narrow(2, 0, length).copy_(cache.narrow(2, 0, length));
+      cache = bigger;
+    }
+    cache.narrow(2, length, added.size(2)).copy_(added);
+    return cache.narrow(2, 0, needed);
   }
 
   at::Tensor prefill(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(!layer.built, "shadowkv: layer ", call.layer, " got a prefill chunk after its prompt ended");
-    layer.prompt_key_pre = append(layer.prompt_key_pre, call.key_pre_rope);
-    layer.prompt_key = append(layer.prompt_key, call.key);
-    layer.prompt_value = append(layer.prompt_value, call.value);
-    at::Tensor out = exact_attention(call.query, layer.prompt_key, layer.prompt_value, call.slot_offset,
-                                     at::Tensor(), call.scale);
-    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_key.size(2));
+    KVBENCH_CHECK(call.slot_offset == layer.prompt_len, "shadowkv: layer ", call.layer, " expected slot ",
+                  layer.prompt_len, ", got ", call.slot_offset);
+    append(layer.prompt_key_pre, layer.prompt_len, call.key_pre_rope);
+    at::Tensor keys = append(layer.prompt_key, layer.prompt_len, call.key);
+    at::Tensor values = append(layer.prompt_value, layer.prompt_len, call.value);
+    layer.prompt_len += call.key.size(2);
+    at::Tensor out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
+    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_len);
     if (call.last_prefill_chunk) build(layer, call);
     return out;
   }
 
   // End of the prompt: factors, landmarks, outliers, offloaded values, and the attention buffer.
   void build(Layer& layer, const AttentionCall& call) {
-    const at::Tensor& key = layer.prompt_key;
-    const at::Tensor& value = layer.prompt_value;
+    const at::Tensor key = layer.prompt_key.narrow(2, 0, layer.prompt_len);
+    const at::Tensor value = layer.prompt_value.narrow(2, 0, layer.prompt_len);
     const int64_t b = key.size(0), hkv = key.size(1), s = key.size(2), d = key.size(3);
     // Positions must be the prompt slots (the reconstruction rotates chunk c at 8c..8c+7).
     KVBENCH_CHECK(call.positions.select(1, call.positions.size(1) - 1).eq(s - 1).all().item<bool>(),
@@ -191,7 +205,7 @@ class ShadowKV : public KVMethod {
     }
     layer.sparse_start = l.prefill_local + l.outliers * chunk_;
     if (l.selected > 0) {
-      layer.factors = shadowkv::low_rank_keys(layer.prompt_key_pre, rank_, key.scalar_type(), svd_);
+      layer.factors = shadowkv::low_rank_keys(layer.prompt_key_pre.narrow(2, 0, layer.prompt_len), rank_, key.scalar_type(), svd_);
       layer.landmarks = summary.landmarks;
       layer.landmark_ids = summary.landmark_ids;
       layer.host_values = allocate_kv_buffer({b, hkv, l.chunks, chunk_ * d}, value.scalar_type(),
