@@ -24,6 +24,7 @@
 // resolved counts are reported per layer (KVMemory::layer_budgets) and in stats().
 // Batches must not be padded (kvbench runs one sequence per sample; positions = prompt slots).
 #include "harness/kv/budget.h"
+#include "harness/kv/ops.h"
 #include "harness/kv/placement.h"
 #include "harness/kv/transfer.h"
 #include "harness/model/attention.h"
@@ -58,17 +59,10 @@ void put_rows(const at::Tensor& target, const at::Tensor& b, const at::Tensor& h
   view.index_put_(index, rows);
 }
 
-// Integral numbers >= 1 are token counts: pass them to TokenBudget as integers.
-TokenBudget parse_budget(const nlohmann::json& v) {
-  if (v.is_number_float() && v.get<double>() >= 1 && std::floor(v.get<double>()) == v.get<double>())
-    return TokenBudget::parse(static_cast<int64_t>(v.get<double>()), "method.params.sparse_budget");
-  return TokenBudget::parse(v, "method.params.sparse_budget");
-}
-
 class ShadowKV : public KVMethod {
  public:
   explicit ShadowKV(const nlohmann::json& p)
-      : budget_(parse_budget(p["sparse_budget"])),
+      : budget_(TokenBudget::parse(p["sparse_budget"], "method.params.sparse_budget")),
         rank_(p["rank"].get<int64_t>()),
         chunk_(p["chunk_size"].get<int64_t>()),
         local_chunks_(p["local_chunks"].get<int64_t>()),
@@ -200,8 +194,10 @@ class ShadowKV : public KVMethod {
     layer.keys.narrow(2, 0, l.prefill_local).copy_(key.narrow(2, s - l.prefill_local, l.prefill_local));
     layer.values.narrow(2, 0, l.prefill_local).copy_(value.narrow(2, s - l.prefill_local, l.prefill_local));
     if (l.outliers > 0) {
-      chunk_rows(layer.keys, l.prefill_local, l.outliers, chunk_).copy_(gather_chunks(key, l, summary.outlier_ids));
-      chunk_rows(layer.values, l.prefill_local, l.outliers, chunk_).copy_(gather_chunks(value, l, summary.outlier_ids));
+      gather_rows(chunk_rows(key, 0, l.chunks, chunk_), summary.outlier_ids,
+                  chunk_rows(layer.keys, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
+      gather_rows(chunk_rows(value, 0, l.chunks, chunk_), summary.outlier_ids,
+                  chunk_rows(layer.values, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
     }
     layer.sparse_start = l.prefill_local + l.outliers * chunk_;
     if (l.selected > 0) {
@@ -214,24 +210,16 @@ class ShadowKV : public KVMethod {
       // Pre-fill the sparse slots with the last prompt query's selection (values from the prompt).
       at::Tensor q = call.query.narrow(2, call.query.size(2) - 1, 1);
       at::Tensor ids = shadowkv::select_chunks(q, layer.landmarks, layer.landmark_ids, l.selected);
-      chunk_rows(layer.values, layer.sparse_start, l.selected, chunk_).copy_(gather_chunks(value, l, ids));
-      at::Tensor rows = at::arange(b * hkv, ids.options());
-      at::Tensor rebuilt = shadowkv::reconstruct_keys(layer.factors, rows.div(hkv, "floor"), rows.remainder(hkv),
-                                                      ids.reshape({b * hkv, l.selected}), chunk_, *model_.rope);
-      layer.keys.narrow(2, layer.sparse_start, l.selected * chunk_).copy_(rebuilt.view({b, hkv, l.selected * chunk_, d}));
+      gather_rows(chunk_rows(value, 0, l.chunks, chunk_), ids,
+                  chunk_rows(layer.values, layer.sparse_start, l.selected, chunk_), /*check_indices=*/false);
+      layer.keys.narrow(2, layer.sparse_start, l.selected * chunk_)
+          .copy_(shadowkv::reconstruct_keys(layer.factors, ids, chunk_, *model_.rope));
       layer.resident = ids.reshape({b * hkv, l.selected}).contiguous();
     }
     layer.filled = layer.sparse_start + l.selected * chunk_;
     layer.budget = LayerBudget{0, l.prefill_local, l.outliers * chunk_, l.selected * chunk_, 0};
     layer.prompt_key_pre = layer.prompt_key = layer.prompt_value = at::Tensor();
     layer.built = true;
-  }
-
-  // Rows of whole chunks `ids` [B, Hkv, n] of a prompt tensor [B, Hkv, S, d] -> [B, Hkv, n, chunk*d].
-  at::Tensor gather_chunks(const at::Tensor& prompt, const ChunkLayout& l, const at::Tensor& ids) const {
-    const int64_t b = prompt.size(0), hkv = prompt.size(1), row = chunk_ * prompt.size(3);
-    at::Tensor chunks = prompt.narrow(2, 0, l.chunks * chunk_).reshape({b, hkv, l.chunks, row});
-    return chunks.gather(2, ids.unsqueeze(-1).expand({b, hkv, ids.size(2), row}));
   }
 
   at::Tensor decode(Layer& layer, const AttentionCall& call) {
@@ -277,9 +265,7 @@ class ShadowKV : public KVMethod {
     transfer_->wait();
     put_rows(chunk_rows(layer.values, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, staging);
     // Keys: rebuilt for every row's (padded) miss list, valid ones written to their slots.
-    at::Tensor all_rows = at::arange(rows, wanted.options());
-    at::Tensor rebuilt = shadowkv::reconstruct_keys(layer.factors, all_rows.div(hkv, "floor"), all_rows.remainder(hkv),
-                                                    update.miss_ids, chunk_, *model_.rope);
+    at::Tensor rebuilt = shadowkv::reconstruct_keys(layer.factors, update.miss_ids.view({b, hkv, m}), chunk_, *model_.rope);
     at::Tensor valid_keys =
         rebuilt.reshape({rows, m, row_elems}).masked_select(update.miss_valid.unsqueeze(-1)).view({update.misses, row_elems});
     put_rows(chunk_rows(layer.keys, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, valid_keys);

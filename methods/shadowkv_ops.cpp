@@ -3,6 +3,7 @@
 #include "methods/shadowkv_ops.h"
 
 #include "harness/error.h"
+#include "harness/kv/ops.h"
 
 #include <algorithm>
 #include <cmath>
@@ -89,23 +90,18 @@ at::Tensor select_chunks(const at::Tensor& query, const at::Tensor& landmarks, c
   at::Tensor scores = at::matmul(q, landmarks.transpose(-1, -2)) / std::sqrt(static_cast<double>(d));
   at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(landmarks.scalar_type());
   at::Tensor merged = probs.amax(2);  // max over the group's query heads -> [B, Hkv, C']
-  at::Tensor top = std::get<1>(at::topk(merged, k, -1));
+  at::Tensor top = topk_per_head(merged.to(at::kFloat).contiguous(), k);
   return landmark_ids.gather(-1, top);
 }
 
-at::Tensor reconstruct_keys(const LowRankKeys& factors, const at::Tensor& batch, const at::Tensor& head,
-                            const at::Tensor& ids, int64_t chunk, const Rope& rope) {
-  const int64_t b = factors.u.size(0), s = factors.u.size(1), r = factors.rank();
-  const int64_t hkv = factors.sv.size(1), d = factors.sv.size(3);
-  const int64_t n = ids.size(0), m = ids.size(1);
+at::Tensor reconstruct_keys(const LowRankKeys& factors, const at::Tensor& ids, int64_t chunk, const Rope& rope) {
+  const int64_t b = ids.size(0), hkv = ids.size(1), n = ids.size(2) * chunk, d = factors.sv.size(3);
   at::Tensor offsets = at::arange(chunk, ids.options());
-  at::Tensor positions = (ids.unsqueeze(-1) * chunk + offsets).reshape({n, m * chunk});  // [N, m*chunk]
-  at::Tensor rows = (batch.unsqueeze(1) * s + positions).reshape({-1});
-  at::Tensor u = factors.u.reshape({b * s, r}).index_select(0, rows).view({n, m * chunk, r});
-  at::Tensor sv = factors.sv.reshape({b * hkv, r, d}).index_select(0, batch * hkv + head);  // [N, r, d]
-  at::Tensor keys = at::bmm(u, sv);                                                            // [N, m*chunk, d]
-  auto [cos, sin] = rope.cos_sin(positions, keys.scalar_type());
-  return Rope::apply(keys.unsqueeze(1), cos, sin).squeeze(1);
+  at::Tensor positions = (ids.unsqueeze(-1) * chunk + offsets).reshape({b, hkv, n});
+  auto [cos, sin] = rope.cos_sin(positions.view({b, hkv * n}), factors.u.scalar_type());
+  // Positions come from our own chunk ids (< C): no range check (it would synchronize).
+  return shadowkv_reconstruct_keys(factors.u, factors.sv, positions, cos.view({b, hkv, n, d}),
+                                   sin.view({b, hkv, n, d}), /*check_positions=*/false);
 }
 
 SlotUpdate update_slots(const at::Tensor& resident, const at::Tensor& wanted, int64_t num_chunks) {

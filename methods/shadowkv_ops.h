@@ -66,17 +66,17 @@ ChunkSummary summarize_chunks(const at::Tensor& key_post /*[B,Hkv,S,d]*/, const 
 // Per KV head chunk selection for one query token: scores s[b,h,g,c] = q[b,h*G+g] . L[b,h,c] / sqrt(d)
 // (in the landmarks' dtype; the reference divides by sqrt(128), its models' head_dim), softmax over
 // c in fp32, cast back to the landmarks' dtype (as the reference does), max over the G query heads
-// of the group, then at::topk(k) (sorted, ties in at::topk's order) mapped through landmark_ids.
-// query [B, Hq, 1, d]; returns chunk ids [B, Hkv, k].
+// of the group, then the k best per KV head (harness/kv/ops.h topk_per_head: score descending, ties
+// by ascending landmark index = ascending chunk id) mapped through landmark_ids.
+// query [B, Hq, 1, d]; returns chunk ids [B, Hkv, k] in ascending landmark order.
 at::Tensor select_chunks(const at::Tensor& query, const at::Tensor& landmarks, const at::Tensor& landmark_ids,
                          int64_t k);
 
-// Keys of chunks rebuilt from the low-rank factors and rotated at their original positions:
-// for row i (batch b[i], KV head h[i]) and chunk ids[i, j], token t = ids*chunk + 0..chunk-1:
-// key = RoPE(u[b, t] @ sv[b, h], t). batch/head [N] int64, ids [N, m] int64; returns
-// [N, m*chunk, d] in sv's dtype. Positions are prompt slots (the prompt is never padded).
-at::Tensor reconstruct_keys(const LowRankKeys& factors, const at::Tensor& batch, const at::Tensor& head,
-                            const at::Tensor& ids, int64_t chunk, const Rope& rope);
+// Keys of chunks rebuilt from the low-rank factors and rotated at their original positions
+// (harness/kv/ops.h shadowkv_reconstruct_keys; CUDA kernel on CUDA tensors): for chunk ids
+// [B, Hkv, m], token t = id*chunk + 0..chunk-1 of KV head h: key = RoPE(u[b, t] @ sv[b, h], t).
+// Returns [B, Hkv, m*chunk, d] in sv's dtype. Positions are prompt slots (the prompt is never padded).
+at::Tensor reconstruct_keys(const LowRankKeys& factors, const at::Tensor& ids, int64_t chunk, const Rope& rope);
 
 // The sparse buffer's slot update between two steps (the reference's
 // reorder_keys_and_compute_offsets): per row (one per batch x KV head), chunks of the new selection

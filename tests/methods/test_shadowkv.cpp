@@ -156,33 +156,31 @@ TEST(ShadowKV, ReconstructionIsTheLowRankProductWithRope) {
   at::Tensor k_r_heads = k_r.view({b, s, hkv, d}).permute({0, 2, 1, 3});  // [B, Hkv, S, d]
   at::Tensor positions = at::arange(s, at::kLong).unsqueeze(0).expand({b, s});
   at::Tensor want_all = rope.apply(k_r_heads, positions);
-  // Rows: (b, h) pairs with their own chunk lists.
-  at::Tensor batch = at::tensor(std::vector<int64_t>{0, 1, 1, 0}), head = at::tensor(std::vector<int64_t>{1, 0, 1, 0});
-  at::Tensor ids = at::tensor(std::vector<int64_t>{3, 0, 11, 7, 7, 2, 5, 1, 9, 10, 4, 6}).view({4, 3});
-  at::Tensor got = reconstruct_keys(f, batch, head, ids, chunk, rope);
-  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{4, 3 * chunk, d}));
-  for (int64_t r = 0; r < 4; ++r)
-    for (int64_t j = 0; j < 3; ++j) {
-      const int64_t c = ids[r][j].item<int64_t>();
-      at::Tensor want = want_all[batch[r].item<int64_t>()][head[r].item<int64_t>()].narrow(0, c * chunk, chunk);
-      EXPECT_LT((got[r].narrow(0, j * chunk, chunk).to(at::kDouble) - want).abs().max().item<double>(), 1e-4)
-          << "row " << r << " chunk " << c;
-    }
+  // Chunk lists per (b, h), unsorted, each head its own.
+  at::Tensor ids = at::tensor(std::vector<int64_t>{3, 0, 11, 7, 7, 2, 5, 1, 9, 10, 4, 6}).view({b, hkv, 3});
+  at::Tensor got = reconstruct_keys(f, ids, chunk, rope);
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{b, hkv, 3 * chunk, d}));
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t h = 0; h < hkv; ++h)
+      for (int64_t j = 0; j < 3; ++j) {
+        const int64_t c = ids[bi][h][j].item<int64_t>();
+        at::Tensor want = want_all[bi][h].narrow(0, c * chunk, chunk);
+        EXPECT_LT((got[bi][h].narrow(0, j * chunk, chunk).to(at::kDouble) - want).abs().max().item<double>(), 1e-4)
+            << "b " << bi << " h " << h << " chunk " << c;
+      }
   // The Gram-matrix route gives the same rank-r product (well-separated spectrum here).
   LowRankKeys g = low_rank_keys(key_pre.to(at::kFloat), rank, at::kFloat, SvdRoute::kGram);
   ASSERT_EQ(g.rank(), rank);
-  at::Tensor got_gram = reconstruct_keys(g, batch, head, ids, chunk, rope);
+  at::Tensor got_gram = reconstruct_keys(g, ids, chunk, rope);
   const double magnitude = got.abs().max().item<double>();
   EXPECT_LT((got_gram - got).abs().max().item<double>(), 1e-4 * magnitude);
   // Full rank: the original post-RoPE keys.
   LowRankKeys full = low_rank_keys(key_pre.to(at::kFloat), 100000, at::kFloat);
   EXPECT_EQ(full.rank(), hkv * d);
   at::Tensor exact = rope.apply(key_pre, positions);
-  at::Tensor all_ids = at::arange(s / chunk, at::kLong).unsqueeze(0).expand({4, s / chunk});
-  at::Tensor rebuilt = reconstruct_keys(full, batch, head, all_ids, chunk, rope);
-  for (int64_t r = 0; r < 4; ++r)
-    EXPECT_LT((rebuilt[r].to(at::kDouble) - exact[batch[r].item<int64_t>()][head[r].item<int64_t>()]).abs().max().item<double>(),
-              1e-4);
+  at::Tensor all_ids = at::arange(s / chunk, at::kLong).expand({b, hkv, s / chunk});
+  at::Tensor rebuilt = reconstruct_keys(full, all_ids, chunk, rope);
+  EXPECT_LT((rebuilt.to(at::kDouble) - exact).abs().max().item<double>(), 1e-4);
 }
 
 TEST(ShadowKV, SlotUpdateKeepsHitsInPlaceAndFillsFreedSlots) {
@@ -259,7 +257,7 @@ TEST(ShadowKV, DecodeAttendsExactlyTheKeptSetAndCountsHits) {
         for (int64_t x : bset) want_hits += a.count(x);
         // Dense reference for the query heads of KV head h.
         at::Tensor ids = sel[0][h].unsqueeze(0);
-        at::Tensor rebuilt = reconstruct_keys(f, at::zeros({1}, at::kLong), at::full({1}, h, at::kLong), ids, chunk, rope)[0];
+        at::Tensor rebuilt = reconstruct_keys(f, sel, chunk, rope)[0][h];
         std::vector<at::Tensor> keys = {k_post[0][h].narrow(0, s - l.prefill_local, l.prefill_local)};
         std::vector<at::Tensor> values = {v[0][h].narrow(0, s - l.prefill_local, l.prefill_local)};
         for (int64_t o = 0; o < l.outliers; ++o) {
