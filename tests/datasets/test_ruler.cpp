@@ -79,11 +79,11 @@ TEST_P(RulerParity, PromptsEqualPythonPortOfNiahPy) {
       EXPECT_EQ(s.metadata["length"].get<int64_t>(), r["length"].get<int64_t>()) << what;
       EXPECT_EQ(s.metadata["token_position_answer"].get<int64_t>(), r["token_position_answer"].get<int64_t>()) << what;
       // RULER's budget: prompt tokens (template included) + tokens_to_generate <= max_seq_length,
-      // and the binary search leaves less than one haystack increment unused.
+      // and the binary search plus per-sample shrinking leave little of it unused.
       const auto prompt_tokens = static_cast<int64_t>(tok.encode(s.raw_prompt, false).size());
       EXPECT_EQ(prompt_tokens + 128, s.metadata["length"].get<int64_t>()) << what;
       EXPECT_LE(prompt_tokens + 128, kConfigs[c].max_seq) << what;
-      EXPECT_GE(prompt_tokens + 128, kConfigs[c].max_seq * 0.95) << what;
+      EXPECT_GE(prompt_tokens + 128, kConfigs[c].max_seq * 0.9) << what;
       EXPECT_EQ(s.max_new_tokens, 128);
       EXPECT_FALSE(s.use_chat_template);
     }
