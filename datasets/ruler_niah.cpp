@@ -6,7 +6,7 @@
 //   sizing     = the input plus tokens_to_generate must fit max_seq_length, counted with the evaluated
 //                model's tokenizer (no special tokens added: HF tokenize()). One estimate call, then a
 //                binary search over the haystack size; per sample the size shrinks by `incremental`
-//                until the sample fits (noise/needle haystacks: 25 lines, 5 below 4096);
+//                until the sample fits (essay: 500 words; noise/needle: 25 lines, 5 below 4096);
 //   random     = one random.Random(random_seed) stream through estimate, search and samples;
 //   sample     = input split at the last " The speci" (answer prefix); kvbench sends
 //                input + answer_prefix as the raw prompt, as RULER's call_api.py does; references =
@@ -16,10 +16,11 @@
 // (raw prompt, use_chat_template = false), so the measured length includes the wrapper. The engine
 // encodes raw prompts with the tokenizer's special tokens (BOS for Llama 3.1), as RULER's HF and
 // vLLM clients do.
-// Not implemented: the essay haystack (niah_single_2/3, niah_multikey_1, niah_multivalue,
-// niah_multiquery) needs nltk's Punkt sentence splitter with its English model; RULER's chunked
-// generation (seed + chunk_idx) is the single-chunk case here.
+// Essay haystack: PaulGrahamEssays.json's words, sentences from nltk's Punkt with the English
+// punkt_tab parameters (datasets/punkt.h, datasets/prompts/punkt_english/).
+// RULER's chunked generation (seed + chunk_idx) is the single-chunk case here.
 #include "datasets/jsonl_reader.h"
+#include "datasets/punkt.h"
 #include "datasets/python_text.h"
 #include "datasets/ruler_niah_generator.h"
 #include "datasets/task.h"
@@ -27,6 +28,8 @@
 #include "harness/error.h"
 #include "harness/hashing.h"
 #include "harness/tokenizer/tokenizer.h"
+
+#include <memory>
 
 namespace kvbench {
 namespace {
@@ -96,13 +99,24 @@ class RulerNiahTask : public Task {
     const RulerWordKeys* words = nullptr;
     if (variant.type_needle_k == "words" || variant.type_needle_v == "words")
       words = &RulerWordKeys::load(dir / "wonderwords");
+    std::vector<std::string> essay_words;
+    std::unique_ptr<PunktSentenceSplitter> splitter;
+    if (variant.type_haystack == "essay") {
+      const auto essay_file = dir / "PaulGrahamEssays.json.gz";
+      const nlohmann::json essay = nlohmann::json::parse(read_text_file(essay_file), nullptr, false);
+      KVBENCH_CHECK_INPUT(essay.is_object() && essay.contains("text") && essay["text"].is_string(),
+                          essay_file.string(), ": expected a JSON object with string field 'text'");
+      essay_words = ruler_essay_words(essay["text"].get<std::string>());
+      splitter = std::make_unique<PunktSentenceSplitter>(load_punkt_parameters(prompt_file("punkt_english")));
+    }
     const auto seed = params_.at("random_seed").get<uint64_t>();
     RulerNiahGenerator gen(variant, full_template, json_string(niah, "needle", templates_file),
-                           json_string(niah, "noise_haystack_sentence", templates_file), seed, words);
+                           json_string(niah, "noise_haystack_sentence", templates_file), seed, words,
+                           {&essay_words, splitter.get()});
 
     const int64_t max_seq_length = params_.at("max_seq_length").get<int64_t>();
     const int64_t tokens_to_generate = params_.at("tokens_to_generate").get<int64_t>();
-    const int64_t incremental = max_seq_length < 4096 ? 5 : 25;  // noise / needle haystacks
+    const int64_t incremental = variant.type_haystack == "essay" ? 500 : (max_seq_length < 4096 ? 5 : 25);
 
     // Upper bound from one sample's tokens per haystack line (x3 slack), then binary search.
     RulerNiahOutput probe = gen.generate(incremental);
@@ -174,6 +188,11 @@ class RulerNiahTask : public Task {
                         sha256_file_hex(dir / "task_templates.json");
     for (const char* list : {"adjectivelist.txt", "nounlist.txt"})
       parts += std::string(";") + list + ":" + sha256_file_hex(dir / "wonderwords" / list);
+    if (variant_name_ != "niah_single_1" && variant_name_ != "niah_multikey_2" && variant_name_ != "niah_multikey_3") {
+      parts += ";essay:" + sha256_file_hex(dir / "PaulGrahamEssays.json.gz");
+      for (const char* f : {"abbrev_types.txt", "collocations.tab", "sent_starters.txt", "ortho_context.tab"})
+        parts += std::string(";") + f + ":" + sha256_file_hex(prompt_file("punkt_english") / f);
+    }
     return sha256_hex(parts);
   }
 
@@ -215,5 +234,10 @@ RegistryEntry<Task> ruler_entry(const char* variant, const char* help) {
 KVBENCH_REGISTER(Task, ruler_entry("niah_single_1", "RULER NIAH single_1: noise haystack, word key, number value"));
 KVBENCH_REGISTER(Task, ruler_entry("niah_multikey_2", "RULER NIAH multikey_2: distractor-needle haystack, word keys, number values"));
 KVBENCH_REGISTER(Task, ruler_entry("niah_multikey_3", "RULER NIAH multikey_3: distractor-needle haystack, uuid keys and values"));
+KVBENCH_REGISTER(Task, ruler_entry("niah_single_2", "RULER NIAH single_2: essay haystack, word key, number value"));
+KVBENCH_REGISTER(Task, ruler_entry("niah_single_3", "RULER NIAH single_3: essay haystack, word key, uuid value"));
+KVBENCH_REGISTER(Task, ruler_entry("niah_multikey_1", "RULER NIAH multikey_1: essay haystack, 4 word keys, one queried"));
+KVBENCH_REGISTER(Task, ruler_entry("niah_multivalue", "RULER NIAH multivalue: essay haystack, 4 values for the queried key"));
+KVBENCH_REGISTER(Task, ruler_entry("niah_multiquery", "RULER NIAH multiquery: essay haystack, 4 keys all queried"));
 
 }  // namespace kvbench

@@ -5,8 +5,10 @@
 #include "datasets/jsonl_reader.h"
 #include "datasets/python_text.h"
 #include "harness/error.h"
+#include "metrics/unicode_text.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -101,24 +103,41 @@ std::string python_uuid4_string(uint64_t high, uint64_t low) {
          h.substr(20);
 }
 
+std::vector<std::string> ruler_essay_words(const std::string& essay_text) {
+  const std::u32string text = utf8_to_u32(essay_text);
+  std::vector<std::string> words(1);
+  for (size_t i = 0; i < text.size();) {
+    if (py_re_is_space(text[i])) {
+      while (i < text.size() && py_re_is_space(text[i])) ++i;
+      words.emplace_back();
+    } else {
+      words.back() += u32_to_utf8(std::u32string(1, text[i]));
+      ++i;
+    }
+  }
+  return words;
+}
+
 RulerNiahGenerator::RulerNiahGenerator(RulerNiahVariant variant, std::string templ, std::string needle,
                                        std::string noise_sentence, uint64_t seed,
-                                       const RulerWordKeys* words)
+                                       const RulerWordKeys* words, RulerEssayHaystack essay)
     : variant_(std::move(variant)),
       template_(std::move(templ)),
       needle_(std::move(needle)),
       noise_(std::move(noise_sentence)),
       seed_(seed),
       words_(words),
+      essay_(essay),
       rng_(seed) {
   variant_.num_needle_k = std::max(variant_.num_needle_k, variant_.num_needle_q);
   for (const auto* type : {&variant_.type_needle_k, &variant_.type_needle_v})
     KVBENCH_CHECK_CONFIG(*type == "numbers" || *type == "words" || *type == "uuids",
                          "RULER NIAH: needle type '", *type, "' is not numbers, words or uuids");
-  KVBENCH_CHECK_CONFIG(variant_.type_haystack == "noise" || variant_.type_haystack == "needle",
-                       "RULER NIAH: haystack '", variant_.type_haystack,
-                       "' is not supported (noise and needle are; the essay haystack needs nltk's "
-                       "Punkt sentence splitter, not ported)");
+  KVBENCH_CHECK_CONFIG(variant_.type_haystack == "noise" || variant_.type_haystack == "needle" ||
+                           variant_.type_haystack == "essay",
+                       "RULER NIAH: haystack '", variant_.type_haystack, "' is not noise, needle or essay");
+  KVBENCH_ASSERT(variant_.type_haystack != "essay" || (essay_.words != nullptr && essay_.splitter != nullptr),
+                 "essay haystack not loaded");
   KVBENCH_ASSERT(words_ != nullptr || (variant_.type_needle_k != "words" && variant_.type_needle_v != "words"),
                  "word keys not loaded");
 }
@@ -153,25 +172,56 @@ RulerNiahOutput RulerNiahGenerator::generate(int64_t num_haystack) {
   PythonRandom shuffle_rng(seed_);  // random.Random(args.random_seed).shuffle(needles)
   python_shuffle(needles, shuffle_rng);
 
-  std::vector<std::string> sentences;
-  sentences.reserve(static_cast<size_t>(num_haystack) + needles.size());
-  for (int64_t i = 0; i < num_haystack; ++i) {
-    if (v.type_haystack == "noise") {
-      sentences.push_back(noise_);
-    } else {
-      std::string key = random_value(v.type_needle_k);
-      std::string value = random_value(v.type_needle_v);
-      sentences.push_back(format_needle(key, value));
-    }
-  }
-  KVBENCH_CHECK_CONFIG(static_cast<size_t>(num_haystack) >= needles.size(), "RULER NIAH: ", num_haystack,
-                       " haystack lines cannot hold ", needles.size(), " needles");
-  std::vector<size_t> indexes = rng_.sample_indices(static_cast<size_t>(num_haystack), needles.size());
-  std::sort(indexes.rbegin(), indexes.rend());  // sorted(..., reverse=True)
-  for (size_t i = 0; i < indexes.size(); ++i)
-    sentences.insert(sentences.begin() + static_cast<std::ptrdiff_t>(indexes[i]), needles[i]);
   std::string context;
-  for (size_t i = 0; i < sentences.size(); ++i) context += (i ? "\n" : "") + sentences[i];
+  if (v.type_haystack == "essay") {
+    // Words (repeated when more are needed), split into sentences, needles at sampled depths.
+    const std::vector<std::string>& hay = *essay_.words;
+    std::string text;
+    for (int64_t i = 0; i < num_haystack; ++i) {
+      if (i) text += ' ';
+      text += hay[static_cast<size_t>(i) % hay.size()];
+    }
+    const std::vector<std::string> sents = essay_.splitter->tokenize(py_strip_utf8(text));
+    // DEPTHS = np.round(np.linspace(0, 100, 40)).astype(int)
+    std::vector<int64_t> depths;
+    for (int i = 0; i < 40; ++i)
+      depths.push_back(i == 39 ? 100 : static_cast<int64_t>(std::nearbyint(i * (100.0 / 39))));
+    KVBENCH_CHECK_CONFIG(needles.size() <= depths.size(), "RULER NIAH: more needles than depths");
+    std::vector<size_t> positions;
+    for (size_t d : rng_.sample_indices(depths.size(), needles.size()))
+      positions.push_back(static_cast<size_t>(static_cast<double>(sents.size()) *
+                                              (static_cast<double>(depths[d]) / 100)));
+    std::sort(positions.begin(), positions.end());
+    positions.insert(positions.begin(), 0);
+    positions.push_back(sents.size());
+    std::vector<std::string> parts;
+    for (size_t i = 1; i < positions.size(); ++i) {
+      std::string joined;
+      for (size_t k = positions[i - 1]; k < positions[i]; ++k) joined += (k > positions[i - 1] ? " " : "") + sents[k];
+      parts.push_back(joined);
+      if (i - 1 < needles.size()) parts.push_back(needles[i - 1]);
+    }
+    for (size_t i = 0; i < parts.size(); ++i) context += (i ? " " : "") + parts[i];
+  } else {
+    std::vector<std::string> sentences;
+    sentences.reserve(static_cast<size_t>(num_haystack) + needles.size());
+    for (int64_t i = 0; i < num_haystack; ++i) {
+      if (v.type_haystack == "noise") {
+        sentences.push_back(noise_);
+      } else {
+        std::string key = random_value(v.type_needle_k);
+        std::string value = random_value(v.type_needle_v);
+        sentences.push_back(format_needle(key, value));
+      }
+    }
+    KVBENCH_CHECK_CONFIG(static_cast<size_t>(num_haystack) >= needles.size(), "RULER NIAH: ", num_haystack,
+                         " haystack lines cannot hold ", needles.size(), " needles");
+    std::vector<size_t> indexes = rng_.sample_indices(static_cast<size_t>(num_haystack), needles.size());
+    std::sort(indexes.rbegin(), indexes.rend());  // sorted(..., reverse=True)
+    for (size_t i = 0; i < indexes.size(); ++i)
+      sentences.insert(sentences.begin() + static_cast<std::ptrdiff_t>(indexes[i]), needles[i]);
+    for (size_t i = 0; i < sentences.size(); ++i) context += (i ? "\n" : "") + sentences[i];
+  }
 
   std::vector<size_t> picked = rng_.sample_indices(static_cast<size_t>(v.num_needle_k),
                                                    static_cast<size_t>(v.num_needle_q));

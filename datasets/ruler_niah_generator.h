@@ -3,10 +3,11 @@
 // reproduced draw for draw with a CPython-exact random.Random: needle keys/values (7-digit numbers,
 // adjective-noun words, uuid4 from getrandbits(128)), the needle shuffle (a fresh Random(seed) each
 // call, as RULER does), the haystack (noise sentences or distractor needles, one per line, the real
-// needles inserted at sampled lines), the queried keys and the singular rewrite of the template.
-// The essay haystack (nltk sent_tokenize over Paul Graham essays) is not implemented.
+// needles inserted at sampled lines; or essay words split into sentences by nltk's Punkt with
+// the needles at sampled depths), the queried keys and the singular rewrite of the template.
 #pragma once
 
+#include "datasets/punkt.h"
 #include "datasets/python_random.h"
 
 #include <cstdint>
@@ -40,6 +41,16 @@ class RulerWordKeys {
   std::vector<uint32_t> order_;  // adjective index * nouns_.size() + noun index
 };
 
+// niah.py's essay haystack: re.sub(r"\s+", " ", essay).split(" ") over PaulGrahamEssays.json's
+// "text" (Python's Unicode whitespace; empty pieces kept, as str.split(" ") does).
+std::vector<std::string> ruler_essay_words(const std::string& essay_text);
+
+// The essay haystack's inputs: its words and the sentence splitter (nltk.sent_tokenize).
+struct RulerEssayHaystack {
+  const std::vector<std::string>* words = nullptr;
+  const PunktSentenceSplitter* splitter = nullptr;
+};
+
 struct RulerNiahOutput {
   std::string input_text;            // the whole formatted template (model wrapper + answer prefix)
   std::vector<std::string> answers;  // values of the queried keys, in query order
@@ -49,9 +60,10 @@ class RulerNiahGenerator {
  public:
   // `templ`: model template applied to the task template, answer prefix appended (prepare.py);
   // `needle`: "One of the special magic {type_needle_v} for {key} is: {value}.";
-  // `words` is required when a needle type is "words".
+  // `words` is required when a needle type is "words", `essay` for the essay haystack.
   RulerNiahGenerator(RulerNiahVariant variant, std::string templ, std::string needle,
-                     std::string noise_sentence, uint64_t seed, const RulerWordKeys* words);
+                     std::string noise_sentence, uint64_t seed, const RulerWordKeys* words,
+                     RulerEssayHaystack essay = {});
 
   // generate_input_output(num_haystack): advances the shared random state like niah.py's global
   // `random` module.
@@ -65,6 +77,7 @@ class RulerNiahGenerator {
   std::string template_, needle_, noise_;
   uint64_t seed_;
   const RulerWordKeys* words_;
+  RulerEssayHaystack essay_;
   PythonRandom rng_;
 };
 
