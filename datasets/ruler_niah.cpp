@@ -188,7 +188,9 @@ class RulerNiahTask : public Task {
                         sha256_file_hex(dir / "task_templates.json");
     for (const char* list : {"adjectivelist.txt", "nounlist.txt"})
       parts += std::string(";") + list + ":" + sha256_file_hex(dir / "wonderwords" / list);
-    if (variant_name_ != "niah_single_1" && variant_name_ != "niah_multikey_2" && variant_name_ != "niah_multikey_3") {
+    const nlohmann::json templates = nlohmann::json::parse(read_text_file(dir / "task_templates.json"), nullptr, false);
+    if (templates.is_discarded() ||
+        templates.value("/variants"_json_pointer / variant_name_ / "type_haystack", std::string()) == "essay") {
       parts += ";essay:" + sha256_file_hex(dir / "PaulGrahamEssays.json.gz");
       for (const char* f : {"abbrev_types.txt", "collocations.tab", "sent_starters.txt", "ortho_context.tab"})
         parts += std::string(";") + f + ":" + sha256_file_hex(prompt_file("punkt_english") / f);
