@@ -4,12 +4,16 @@
 // max_new_tokens, chat policy, LongBench-E buckets), the prompt templates against MiniLongBench's
 // OpenCompass-rendered prompts, and every malformed-input error (file:line + field).
 #include "datasets/longbench_prompt.h"
+#include "harness/engine.h"
 #include "harness/hashing.h"
+#include "harness/run_config.h"
+#include "harness/runner.h"
 #include "metrics/longbench_scorer.h"
 #include "tests/datasets/longbench_test_support.h"
 
 #include <gmock/gmock.h>
 
+#include <fstream>
 #include <set>
 
 namespace kvbench {
@@ -320,6 +324,75 @@ TEST(LongBench, MalformedInputNamesFileLineAndField) {
   EXPECT_THAT(error_of([&] { samples_of("longbench.hotpotqa", {{"data_file", (dir / "one.jsonl").string()}}); }, &kind),
               HasSubstr("tokenizer"));
   EXPECT_EQ(kind, ErrorKind::kConfig);
+}
+
+// Through the runner with an engine that answers the first reference: per-sample settings
+// (dataset2maxlen, samsum's newline stop id merged into GenerationSettings), the dataset's metric,
+// and LongBench-E length buckets in metrics.json.
+class EchoEngine : public Engine {
+ public:
+  nlohmann::json describe() const override { return {{"engine", "test-echo"}}; }
+  const Tokenizer* tokenizer() const override { return &llama_tokenizer(); }
+  SampleResult run(const Sample& sample, const GenerationSettings& generation) override {
+    settings.push_back(generation);
+    SampleResult r;
+    r.prediction = "\n" + sample.references.at(0) + "\nsecond line";
+    return r;
+  }
+  std::vector<GenerationSettings> settings;
+};
+
+std::vector<nlohmann::json> run_rows(const std::string& task, const nlohmann::json& params,
+                                     const std::filesystem::path& out, EchoEngine& engine,
+                                     nlohmann::json* metrics = nullptr) {
+  ConfigDocument doc = parse_config_text(
+      "model: {path: /nonexistent/model}\nmethod: {name: full}\ntask: {name: " + task + "}\n", "inline");
+  set_key_path(doc, "task.params", params, "test");
+  set_key_path(doc, "output.dir", out.string(), "test");
+  RunPlan plan = plan_run(resolve_run_config(doc));
+  RunOptions options;
+  options.progress = false;
+  RunOutcome outcome = execute_run(plan, engine, options);
+  EXPECT_EQ(outcome.status, "complete");
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(outcome.dir / "samples.jsonl");
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  if (metrics != nullptr) *metrics = read_json(outcome.dir / "metrics.json");
+  return rows;
+}
+
+TEST(LongBench, RunsThroughTheRunnerWithStopIdsMetricAndBuckets) {
+  const auto dir = scratch_dir("longbench_runner");
+  // Fresh run directories (a second run would resume). Not std::filesystem::remove_all: the copy
+  // libtorch.so exports crashes in binaries linking it (see test_resume.cpp).
+  ASSERT_EQ(std::system(("rm -rf '" + (dir / "runs").string() + "'").c_str()), 0);
+  const std::string config_dir = (data_dir() / "longbench/config").string();
+  write_jsonl(dir / "samsum.jsonl", synthetic_records("samsum"));
+  EchoEngine engine;
+  auto rows = run_rows("longbench.samsum", {{"data_file", (dir / "samsum.jsonl").string()},
+                                            {"config_dir", config_dir}, {"max_length", 1500}},
+                       dir / "runs", engine);
+  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(engine.settings.size(), 2u);
+  EXPECT_EQ(engine.settings[0].max_new_tokens, 128);
+  EXPECT_EQ(engine.settings[0].stop_token_ids, std::vector<int64_t>{198});
+  // eval.py cuts samsum predictions to their first non-empty line: "Lima" vs "Lima" scores 1.
+  for (const auto& row : rows) EXPECT_NEAR(row["scores"].begin()->get<double>(), 1.0, 1e-6) << row.dump();
+
+  EchoEngine e_engine;
+  nlohmann::json metrics;
+  std::vector<nlohmann::json> e_rows = synthetic_records("qasper");
+  write_jsonl(dir / "qasper_e.jsonl", e_rows);
+  rows = run_rows("longbench_e.qasper", {{"data_file", (dir / "qasper_e.jsonl").string()},
+                                         {"config_dir", config_dir}, {"max_length", 1500}},
+                  dir / "runs", e_engine, &metrics);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(e_engine.settings[0].stop_token_ids.empty());
+  EXPECT_EQ(e_engine.settings[0].max_new_tokens, 128);
+  EXPECT_TRUE(metrics["buckets"].contains("0-4k")) << metrics.dump();
+  EXPECT_TRUE(metrics["buckets"].contains("8k+")) << metrics.dump();
+  // qasper has no first-line cut: "\nLima\nsecond line" vs "Lima" is token F1 (P 1/3, R 1) = 0.5.
+  EXPECT_NEAR(rows[0]["scores"].begin()->get<double>(), 0.5, 1e-12) << rows[0].dump();
 }
 
 TEST(LongBench, FormatIsPythonStrFormat) {
