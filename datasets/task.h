@@ -27,6 +27,7 @@ struct Sample {
   nlohmann::json metadata = nlohmann::json::object();  // length bucket, depth, all_classes, ...
   int max_new_tokens = 0;               // 0: use the run's generation.max_new_tokens
   std::vector<std::string> stop;        // extra stop strings for this sample
+  std::vector<int64_t> stop_token_ids;  // extra stop token ids (e.g. LongBench samsum's newline)
 };
 
 struct TaskContext {

@@ -36,6 +36,8 @@ GenerationSettings generation_for(const Sample& sample, const json& generation) 
   g.stop = generation["stop"].get<std::vector<std::string>>();
   g.stop.insert(g.stop.end(), sample.stop.begin(), sample.stop.end());
   g.stop_token_ids = generation["stop_token_ids"].get<std::vector<int64_t>>();
+  g.stop_token_ids.insert(g.stop_token_ids.end(), sample.stop_token_ids.begin(),
+                          sample.stop_token_ids.end());
   g.prefill_chunk = generation["prefill_chunk"].get<int>();
   return g;
 }
