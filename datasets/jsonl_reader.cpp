@@ -50,11 +50,13 @@ JsonlReadResult read_jsonl(const std::filesystem::path& path, bool skip_malforme
     else if (!value.is_object())
       problem = str_cat("expected a JSON object, got ", value.type_name());
     if (!problem.empty()) {
+      std::string where = str_cat(path.string(), ":", line_number, ": ", problem);
       if (skip_malformed) {
         ++result.skipped;
+        result.problems.push_back(std::move(where));
         continue;
       }
-      KVBENCH_FAIL(ErrorKind::kInput, path.string(), ":", line_number, ": ", problem);
+      KVBENCH_FAIL(ErrorKind::kInput, where);
     }
     result.records.push_back({line_number, std::move(value)});
   }
