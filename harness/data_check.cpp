@@ -81,6 +81,9 @@ ContentDigest digest_content(const std::filesystem::path& path, bool gunzip) {
     if (n == 0) break;
     digest.update(buffer.data(), static_cast<size_t>(n));
   }
+  int code = Z_OK;
+  const char* message = gzerror(file.get(), &code);  // a truncated stream ends quietly otherwise
+  KVBENCH_CHECK_INPUT(code == Z_OK || code == Z_STREAM_END, path.string(), ": corrupt gzip: ", message);
   return digest.finish();
 }
 

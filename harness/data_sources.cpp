@@ -86,7 +86,8 @@ std::vector<ChecksumEntry> read_checksum_table(const std::filesystem::path& path
 }
 
 std::filesystem::path default_data_root() {
-  return expand_env("${KVBENCH_DATA_DIR:-" + source_dir() + "/../shared/data}");
+  return std::filesystem::path(expand_env("${KVBENCH_DATA_DIR:-" + source_dir() + "/../shared/data}"))
+      .lexically_normal();
 }
 
 std::vector<DataFile> select_data_files(const DataSourceOptions& options,

@@ -239,8 +239,8 @@ DownloadResult download_to_part(const std::string& url, const std::filesystem::p
   KVBENCH_CHECK(::fsync(::fileno(out.get())) == 0, part.string(), ": fsync failed");
   result.size = static_cast<int64_t>(std::filesystem::file_size(part));
   if (options.progress)
-    std::cerr << "[fetch] " << label << ": " << mib(result.size) << " in " << part.string() << " ("
-              << mib(result.downloaded) << " downloaded, " << result.attempts << " request"
+    std::cerr << "[fetch] " << label << ": complete, " << mib(result.size) << " ("
+              << mib(result.downloaded) << " downloaded now, " << result.attempts << " request"
               << (result.attempts == 1 ? "" : "s") << ")\n";
   return result;
 }

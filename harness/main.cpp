@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   std::string data_root, checksums, sources;
   CLI::App* data = app.add_subcommand("data", "Check or download the official data files");
   data->require_subcommand(1);
+  data->footer("Examples:\n  kvbench data check\n  kvbench data fetch narrativeqa --data-root ~/data");
   auto add_data_common = [&](CLI::App* cmd) {
     cmd->add_option("--data-root", data_root,
                     "data folder (default: $KVBENCH_DATA_DIR or ../shared/data, as task.data_root)");
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
                          "download from this URL prefix instead of the registry's (a mirror)");
   data_fetch->add_option("--retries", data_args.retries, "retries after a dropped connection (resuming)")
       ->check(CLI::NonNegativeNumber);
-  data_fetch->add_flag("--no-progress", [&](int64_t) { data_args.progress = false; }, "no progress lines");
+  data_fetch->add_flag_function("--no-progress", [&](int64_t) { data_args.progress = false; }, "no progress lines");
   data_fetch->footer(
       "LongBench comes as one archive (data.zip of the Hugging Face dataset THUDM/LongBench): it is\n"
       "downloaded once to <data-root>/downloads/longbench/ and the named files are extracted from it.\n"

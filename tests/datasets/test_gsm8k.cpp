@@ -171,7 +171,9 @@ TEST(Gsm8k, MalformedInputNamesFileLineAndField) {
     params.update(extra);
     ErrorKind kind = ErrorKind::kInternal;
     std::string message = error_of([&] { make_task("gsm8k", params)->samples(context); }, &kind);
-    if (!message.empty()) EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    if (!message.empty()) {
+      EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    }
     return message;
   };
   std::string path = (dir / "test.jsonl").string();

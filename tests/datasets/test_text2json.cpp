@@ -72,7 +72,9 @@ TEST(Text2JsonOfficial, MalformedInputNamesFileLineAndField) {
     ErrorKind kind = ErrorKind::kInternal;
     std::string message = error_of(
         [&] { make_task("text2json.official", {{"file", path.string()}})->samples(context); }, &kind);
-    if (!message.empty()) EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    if (!message.empty()) {
+      EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    }
     return message;
   };
   EXPECT_THAT(run(good + "\n{\"problem\": \n"), HasSubstr(path.string() + ":2: invalid JSON"));

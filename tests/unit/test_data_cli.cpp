@@ -6,6 +6,9 @@
 // download without fetching bytes twice, a server that ignores ranges, checksum mismatch, 404;
 // `data check` verdicts (ok, equivalent LF/gzip copies, differs, missing) and exit codes, and the
 // real ../shared/data copies against the official checksums.
+#include "harness/data_commands.h"
+#include "harness/error.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -164,6 +167,54 @@ std::string fetch(const fs::path& root, const std::string& names, const std::str
   return "data fetch " + names + " --data-root '" + root.string() + "' --base-url " + base_url + " " + extra;
 }
 
+// The same commands in-process (no process start-up: most cases run this way; the CLI parsing is
+// covered by the cases that go through the binary).
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+kvbench::DataCommandArgs data_args(const fs::path& root, const std::string& names) {
+  kvbench::DataCommandArgs args;
+  args.sources.data_root = root;
+  args.names = words(names);
+  return args;
+}
+
+Result in_process(bool check, const kvbench::DataCommandArgs& args) {
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  int code = -1;
+  try {
+    code = check ? kvbench::run_data_check(args) : kvbench::run_data_fetch(args);
+  } catch (const kvbench::Error& e) {
+    std::cerr << "kvbench: error: " << e.what() << "\n";
+    code = e.exit_code();
+  }
+  std::string out = ::testing::internal::GetCapturedStdout();
+  out += ::testing::internal::GetCapturedStderr();
+  return {code, out};
+}
+
+Result fetch_in_process(const fs::path& root, const std::string& names, const std::string& base_url,
+                        int retries = 3, const fs::path& sources = {}) {
+  kvbench::DataCommandArgs args = data_args(root, names);
+  args.sources.base_url = base_url;
+  args.sources.sources = sources;
+  args.retries = retries;
+  return in_process(false, args);
+}
+
+Result check_in_process(const fs::path& root, const std::string& names, bool allow_missing = false,
+                        bool json_output = false) {
+  kvbench::DataCommandArgs args = data_args(root, names);
+  args.allow_missing = allow_missing;
+  args.json = json_output;
+  return in_process(true, args);
+}
+
 TEST(DataFetch, ZipArchiveFreshDownloadThenCachedAndPresent) {
   fs::path root = fresh_root("fresh");
   Server server(fixture() / "serve");
@@ -183,14 +234,14 @@ TEST(DataFetch, ZipArchiveFreshDownloadThenCachedAndPresent) {
   EXPECT_EQ(requests[0]["sent"], zip_size());
 
   // Another file comes out of the kept archive; files already there are not fetched again.
-  r = kvbench(fetch(root, "hotpotqa_e narrativeqa", server.url(), "--no-progress"));
+  r = fetch_in_process(root, "hotpotqa_e narrativeqa", server.url());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(read_file(root / "longbench/data/hotpotqa_e.jsonl"), official("hotpotqa_e.jsonl"));
   EXPECT_THAT(r.out, HasSubstr("present"));
   EXPECT_EQ(server.requests().size(), 1u);
 
   // data check agrees: the fetched files are ok.
-  r = kvbench("data check narrativeqa qasper hotpotqa_e --data-root '" + root.string() + "'");
+  r = check_in_process(root, "narrativeqa qasper hotpotqa_e");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("3 files: 3 ok, 0 equivalent"));
 }
@@ -203,11 +254,12 @@ TEST(DataFetch, ResumesAnInterruptedDownloadWithoutRefetchingBytes) {
     // No retries: the command fails and keeps the partial archive.
     Result r = kvbench(fetch(root, "narrativeqa", server.url(), "--retries 0"));
     EXPECT_EQ(r.code, 1) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("Transferred a partial file"));
     EXPECT_THAT(r.out, HasSubstr("run again to resume"));
     EXPECT_EQ(static_cast<int64_t>(fs::file_size(root / "downloads/longbench/data.zip.part")), cut);
     EXPECT_FALSE(fs::exists(root / "longbench/data/narrativeqa.jsonl"));
     // Run again: one Range request for the rest.
-    r = kvbench(fetch(root, "narrativeqa", server.url()));
+    r = fetch_in_process(root, "narrativeqa", server.url());
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("resuming at byte " + std::to_string(cut)));
     EXPECT_EQ(read_file(root / "longbench/data/narrativeqa.jsonl"), official("narrativeqa.jsonl"));
@@ -222,7 +274,7 @@ TEST(DataFetch, ResumesAnInterruptedDownloadWithoutRefetchingBytes) {
     // Within one command: the dropped connection is retried from where it stopped.
     fs::path again = fresh_root("resume_retry");
     Server server(fixture() / "serve", {"--drop", "/data.zip:" + std::to_string(cut) + ":1"});
-    Result r = kvbench(fetch(again, "narrativeqa", server.url()));
+    Result r = fetch_in_process(again, "narrativeqa", server.url());
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("retrying (1/3)"));
     auto requests = server.requests();
@@ -236,7 +288,7 @@ TEST(DataFetch, ResumesAnInterruptedDownloadWithoutRefetchingBytes) {
     fs::path restart = fresh_root("resume_no_ranges");
     write_file(restart / "downloads/longbench/data.zip.part", read_file(fixture() / "serve/data.zip").substr(0, 1000));
     Server server(fixture() / "serve", {"--ignore-range"});
-    Result r = kvbench(fetch(restart, "narrativeqa", server.url()));
+    Result r = fetch_in_process(restart, "narrativeqa", server.url());
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_THAT(r.out, HasSubstr("server ignored the range request; restarting"));
     EXPECT_EQ(read_file(restart / "longbench/data/narrativeqa.jsonl"), official("narrativeqa.jsonl"));
@@ -244,15 +296,15 @@ TEST(DataFetch, ResumesAnInterruptedDownloadWithoutRefetchingBytes) {
 }
 
 TEST(DataFetch, PerFileDownloadsResumeAndVerify) {
-  const std::string sources = "--sources '" + (fixture() / "sources_files.json").string() + "'";
+  const fs::path sources = fixture() / "sources_files.json";
   const int64_t size = static_cast<int64_t>(official("narrativeqa.jsonl").size());
   fs::path root = fresh_root("per_file");
   Server server(fixture() / "serve", {"--drop", "/files/narrativeqa.jsonl:" + std::to_string(size / 3) + ":1"});
-  Result r = kvbench(fetch(root, "narrativeqa multi_news", server.url(), sources + " --retries 0"));
+  Result r = fetch_in_process(root, "narrativeqa multi_news", server.url(), 0, sources);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_EQ(read_file(root / "longbench/data/multi_news.jsonl"), official("multi_news.jsonl"));
   EXPECT_EQ(static_cast<int64_t>(fs::file_size(root / "longbench/data/narrativeqa.jsonl.part")), size / 3);
-  r = kvbench(fetch(root, "narrativeqa multi_news", server.url(), sources));
+  r = fetch_in_process(root, "narrativeqa multi_news", server.url(), 3, sources);
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(read_file(root / "longbench/data/narrativeqa.jsonl"), official("narrativeqa.jsonl"));
   auto requests = server.requests();
@@ -263,7 +315,7 @@ TEST(DataFetch, PerFileDownloadsResumeAndVerify) {
   // A wrong file: kept aside, not installed.
   fs::path bad_root = fresh_root("per_file_bad");
   Server bad(fixture() / "bad");
-  r = kvbench(fetch(bad_root, "narrativeqa", bad.url(), sources));
+  r = fetch_in_process(bad_root, "narrativeqa", bad.url(), 3, sources);
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("checksum mismatch for narrativeqa.jsonl"));
   EXPECT_FALSE(fs::exists(bad_root / "longbench/data/narrativeqa.jsonl"));
@@ -273,7 +325,7 @@ TEST(DataFetch, PerFileDownloadsResumeAndVerify) {
 TEST(DataFetch, ChecksumMismatchFailsClearlyAndKeepsTheFileAside) {
   fs::path root = fresh_root("mismatch");
   Server server(fixture() / "bad");
-  Result r = kvbench(fetch(root, "narrativeqa qasper", server.url()));
+  Result r = fetch_in_process(root, "narrativeqa qasper", server.url());
   EXPECT_EQ(r.code, 1) << r.out;
   const std::string sha = run("sha256sum '" + (fixture() / "official/narrativeqa.jsonl").string() + "'").out.substr(0, 64);
   EXPECT_THAT(r.out, HasSubstr("checksum mismatch for narrativeqa.jsonl"));
@@ -297,7 +349,7 @@ TEST(DataFetch, HttpErrorsNameTheUrl) {
   EXPECT_FALSE(fs::exists(root / "downloads/longbench/data.zip.part"));
   EXPECT_FALSE(fs::exists(root / "longbench/data/narrativeqa.jsonl"));
   // Unknown names are usage errors with a suggestion; fetch needs a name.
-  r = kvbench(fetch(root, "narativeqa", server.url()));
+  r = fetch_in_process(root, "narativeqa", server.url());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("unknown data file or group 'narativeqa' (did you mean 'narrativeqa'?)"));
   EXPECT_EQ(kvbench("data fetch --data-root /tmp").code, 2);
@@ -338,7 +390,7 @@ TEST(DataCheck, ReportsOkEquivalentDiffersAndMissing) {
   EXPECT_THAT(r.out, HasSubstr("7 files: 1 ok, 3 equivalent (same content, other encoding), 2 differ, 1 missing"));
 
   // JSON output carries expected and actual values.
-  r = kvbench("data check " + names + " --json --data-root '" + root.string() + "'");
+  r = check_in_process(root, names, false, true);
   EXPECT_EQ(r.code, 1);
   json doc = json::parse(r.out);
   EXPECT_EQ(doc["summary"], json({{"ok", 1}, {"equivalent", 3}, {"differs", 2}, {"missing", 1}}));
@@ -355,20 +407,20 @@ TEST(DataCheck, ReportsOkEquivalentDiffersAndMissing) {
   }
 
   // Exit codes follow what was asked for.
-  EXPECT_EQ(kvbench("data check qasper hotpotqa multi_news trec --data-root '" + root.string() + "'").code, 0);
-  EXPECT_EQ(kvbench("data check qasper narrativeqa --data-root '" + root.string() + "'").code, 1);
-  EXPECT_EQ(kvbench("data check qasper narrativeqa --allow-missing --data-root '" + root.string() + "'").code, 0);
-  EXPECT_EQ(kvbench("data check lcc --allow-missing --data-root '" + root.string() + "'").code, 1);
-  r = kvbench("data check --data-root '" + root.string() + "'");
+  EXPECT_EQ(check_in_process(root, "qasper hotpotqa multi_news trec").code, 0);
+  EXPECT_EQ(check_in_process(root, "qasper narrativeqa").code, 1);
+  EXPECT_EQ(check_in_process(root, "qasper narrativeqa", true).code, 0);
+  EXPECT_EQ(check_in_process(root, "lcc", true).code, 1);
+  r = check_in_process(root, "");
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("34 files: 1 ok, 3 equivalent"));
-  r = kvbench("data check longbench/qasper --data-root '" + root.string() + "'");
+  r = check_in_process(root, "longbench/qasper");
   EXPECT_EQ(r.code, 0) << r.out;
-  r = kvbench("data check qaspr --data-root '" + root.string() + "'");
+  r = check_in_process(root, "qaspr");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("did you mean 'qasper'?"));
   // A missing checksum table is named.
-  r = kvbench("data check qasper --data-root '" + (root / "nowhere").string() + "'");
+  r = check_in_process(root / "nowhere", "qasper");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("checksum table not found: " + (root / "nowhere/longbench/OFFICIAL_CHECKSUMS.tsv").string()));
 }
@@ -382,14 +434,14 @@ TEST(DataCheck, SharedLongBenchCopiesMatchTheOfficialChecksums) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("3 files: 0 ok, 3 equivalent"));
   EXPECT_THAT(r.out, HasSubstr("content-identical (gzip, LF line endings; official is CRLF)"));
-  r = kvbench("data check --data-root '" + data_root + "'");
+  r = check_in_process(data_root, "");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("34 files: 0 ok, 3 equivalent (same content, other encoding), 0 differ, 31 missing"));
-  EXPECT_EQ(kvbench("data check --allow-missing --data-root '" + data_root + "'").code, 0);
+  EXPECT_EQ(check_in_process(data_root, "", true).code, 0);
 }
 
 TEST(DataCli, HelpHasExamples) {
-  for (const char* cmd : {"data check", "data fetch"}) {
+  for (const char* cmd : {"data", "data check", "data fetch"}) {
     Result r = kvbench(std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_THAT(r.out, HasSubstr("Examples:")) << cmd;
