@@ -11,13 +11,11 @@ max_position_embeddings is 4096, so tasks that truncate to the model's context s
 Skipped when OUT_DIR/STAMP matches this script, the tokenizer files and the library versions.
 """
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
 import sys
-
-import torch
-import transformers
 
 
 def main():
@@ -27,10 +25,14 @@ def main():
                  os.path.join(tokenizer_dir, "tokenizer_config.json")):
         with open(path, "rb") as f:
             stamp.update(f.read())
-    stamp.update(f"{torch.__version__} {transformers.__version__}".encode())
+    versions = [importlib.metadata.version(p) for p in ("torch", "transformers")]
+    stamp.update(" ".join(versions).encode())
     stamp_path = os.path.join(out, "STAMP")
     if os.path.exists(stamp_path) and open(stamp_path).read() == stamp.hexdigest():
-        return
+        return  # up to date: skip importing torch (seconds)
+    import torch
+    import transformers
+
     if os.path.isdir(out):
         shutil.rmtree(out)
     os.makedirs(out)
