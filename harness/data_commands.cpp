@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -68,6 +69,18 @@ int run_data_fetch(DataCommandArgs args) {
   KVBENCH_CHECK_KIND(ErrorKind::kUsage, !args.names.empty(),
                      "data fetch: name at least one file or group (e.g. longbench, narrativeqa)");
   const std::vector<DataFile> files = selected(args);
+  // Never write into a folder marked read-only (../shared/data is r-x; root would write anyway).
+  auto writable = [](const std::filesystem::path& dir) {
+    std::error_code ec;
+    auto status = std::filesystem::status(dir, ec);
+    return ec || !std::filesystem::exists(status) ||
+           (status.permissions() & std::filesystem::perms::owner_write) != std::filesystem::perms::none;
+  };
+  for (const auto& file : files) {
+    for (const auto& dir : {args.sources.data_root, file.dest.parent_path()})
+      KVBENCH_CHECK_KIND(ErrorKind::kUsage, writable(dir), "data fetch: ", dir.string(),
+                         " is read-only; download into another folder with --data-root DIR");
+  }
   DownloadOptions options;
   options.retries = args.retries;
   options.progress = args.progress;

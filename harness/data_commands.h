@@ -23,7 +23,8 @@ struct DataCommandArgs {
 // 1 when any is missing or differs.
 int run_data_check(DataCommandArgs args);
 
-// Exit code 0 when every selected file is present or was fetched and verified, 1 otherwise.
+// Exit code 0 when every selected file is present or was fetched and verified, 1 otherwise. A data
+// root or destination folder without write permission bits (../shared/data) is a kUsage error.
 int run_data_fetch(DataCommandArgs args);
 
 }  // namespace kvbench

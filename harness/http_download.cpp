@@ -59,7 +59,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     if (head == key) {
       std::string value = line.substr(key.size());
       while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-      r->content_range = value.substr(value.find_first_not_of(' '));
+      const size_t start = value.find_first_not_of(' ');
+      r->content_range = start == std::string::npos ? "" : value.substr(start);
     }
   }
   return size * count;

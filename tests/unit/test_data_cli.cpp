@@ -353,6 +353,17 @@ TEST(DataFetch, HttpErrorsNameTheUrl) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("unknown data file or group 'narativeqa' (did you mean 'narrativeqa'?)"));
   EXPECT_EQ(kvbench("data fetch --data-root /tmp").code, 2);
+  // A read-only data root (as ../shared/data) is refused before anything is written.
+  fs::path read_only = fresh_root("read_only");
+  const size_t requests_before = server.requests().size();
+  fs::permissions(read_only, fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write,
+                  fs::perm_options::remove);
+  r = fetch_in_process(read_only, "narrativeqa", server.url());
+  fs::permissions(read_only, fs::perms::owner_write, fs::perm_options::add);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(read_only.string() + " is read-only; download into another folder with --data-root DIR"));
+  EXPECT_FALSE(fs::exists(read_only / "downloads"));
+  EXPECT_EQ(server.requests().size(), requests_before);
 }
 
 TEST(DataCheck, ReportsOkEquivalentDiffersAndMissing) {
@@ -420,6 +431,11 @@ TEST(DataCheck, ReportsOkEquivalentDiffersAndMissing) {
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("did you mean 'qasper'?"));
   // A missing checksum table is named.
+  kvbench::DataCommandArgs elsewhere = data_args(root / "nowhere", "qasper");
+  elsewhere.sources.checksums = fixture() / "OFFICIAL_CHECKSUMS.tsv";  // --checksums FILE
+  r = in_process(true, elsewhere);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 file: 0 ok, 0 equivalent (same content, other encoding), 0 differ, 1 missing"));
   r = check_in_process(root / "nowhere", "qasper");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("checksum table not found: " + (root / "nowhere/longbench/OFFICIAL_CHECKSUMS.tsv").string()));
