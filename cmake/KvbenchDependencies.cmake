@@ -7,9 +7,11 @@ find_package(simdjson REQUIRED)
 find_package(OpenSSL REQUIRED)   # SHA-256 of configs and dataset files
 find_package(ZLIB REQUIRED)      # .gz data files
 find_package(ICU REQUIRED COMPONENTS uc)  # NFC normalization in tokenizers (Qwen)
+find_package(CURL REQUIRED)      # kvbench data fetch: resumable HTTP(S) downloads
 find_package(GTest REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)  # kvbench data fetch: LongBench data.zip
 if(KVBENCH_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()

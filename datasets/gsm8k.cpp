@@ -15,7 +15,6 @@
 #include "harness/error.h"
 #include "harness/hashing.h"
 
-#include <iostream>
 #include <memory>
 
 namespace kvbench {
@@ -45,16 +44,10 @@ struct Gsm8kDoc {
   std::string answer;
 };
 
-std::vector<Gsm8kDoc> load_docs(const std::filesystem::path& path, bool skip_malformed) {
-  JsonlReadResult read = read_jsonl(path, skip_malformed);
-  if (read.skipped > 0)
-    std::cerr << "gsm8k: skipped " << read.skipped << " malformed line(s) of " << path.string() << "\n";
-  std::vector<Gsm8kDoc> docs;
-  docs.reserve(read.records.size());
-  for (const auto& record : read.records)
-    docs.push_back({require_string(record, path, "question"), require_string(record, path, "answer")});
-  KVBENCH_CHECK_INPUT(!docs.empty(), path.string(), ": no records");
-  return docs;
+std::vector<Gsm8kDoc> load_docs(const std::filesystem::path& path, const TaskContext& context) {
+  return load_jsonl<Gsm8kDoc>(path, context, [&](const JsonlRecord& record) {
+    return Gsm8kDoc{require_string(record, path, "question"), require_string(record, path, "answer")};
+  });
 }
 
 class Gsm8kTask : public Task {
@@ -62,8 +55,7 @@ class Gsm8kTask : public Task {
   Gsm8kTask(bool cot, nlohmann::json params) : cot_(cot), params_(std::move(params)) {}
 
   std::vector<Sample> samples(const TaskContext& context) override {
-    const bool skip = params_.at("skip_malformed").get<bool>();
-    const auto test = load_docs(test_path(context), skip);
+    const auto test = load_docs(test_path(context), context);
     const int num_fewshot = params_.at("num_fewshot").get<int>();
     const bool chat = params_.at("apply_chat_template").get<bool>();
     const bool multiturn = params_.at("fewshot_as_multiturn").get<bool>();
@@ -77,7 +69,7 @@ class Gsm8kTask : public Task {
       KVBENCH_CHECK_CONFIG(num_fewshot <= static_cast<int>(fixed.size()), "task.params.num_fewshot: ",
                            num_fewshot, " exceeds the ", fixed.size(), " fixed gsm8k_cot exemplars");
     } else if (num_fewshot > 0) {
-      train = load_docs(train_path(context), skip);
+      train = load_docs(train_path(context), context);
       rnd = std::make_unique<PythonRandom>(params_.at("fewshot_seed").get<uint64_t>());
     }
 
@@ -192,7 +184,6 @@ ParamSpecs gsm8k_params(bool cot) {
        "with the chat template: exemplars as user/assistant turns (lm-eval default), else one user turn"},
       {"system_instruction", ParamType::kString, "", "lm-eval --system_instruction (empty: none)"},
       {"max_new_tokens", ParamType::kInt, 256, "lm-eval HF max_gen_toks default", 1.0},
-      {"skip_malformed", ParamType::kBool, false, "skip (and count) unparsable jsonl lines"},
   };
 }
 

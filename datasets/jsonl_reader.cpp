@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // JSON Lines / gzip reading for task loaders (zlib's gz* API reads plain files unchanged too).
+// Every zlib error, including a stream that ends early, fails naming the file.
 #include "datasets/jsonl_reader.h"
 
 #include "harness/error.h"
@@ -26,7 +27,12 @@ std::string read_text_file(const std::filesystem::path& path) {
     if (n == 0) break;
     out.append(buffer, static_cast<size_t>(n));
   }
+  // gzread ends quietly on a truncated stream (Z_BUF_ERROR); gzerror tells.
+  int code = Z_OK;
+  std::string message = gzerror(file, &code);
   gzclose(file);
+  KVBENCH_CHECK_INPUT(code == Z_OK || code == Z_STREAM_END, path.string(), ": read error: ", message,
+                      " (corrupt or truncated gzip file)");
   return out;
 }
 
@@ -50,11 +56,13 @@ JsonlReadResult read_jsonl(const std::filesystem::path& path, bool skip_malforme
     else if (!value.is_object())
       problem = str_cat("expected a JSON object, got ", value.type_name());
     if (!problem.empty()) {
+      std::string where = str_cat(path.string(), ":", line_number, ": ", problem);
       if (skip_malformed) {
         ++result.skipped;
+        result.problems.push_back(std::move(where));
         continue;
       }
-      KVBENCH_FAIL(ErrorKind::kInput, path.string(), ":", line_number, ": ", problem);
+      KVBENCH_FAIL(ErrorKind::kInput, where);
     }
     result.records.push_back({line_number, std::move(value)});
   }

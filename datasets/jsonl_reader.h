@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // JSON Lines input for task loaders: plain or gzip files, one object per line, every failure a
-// kvbench::Error(kInput) naming file:line and (for field access) the field. With skip_malformed,
-// unparsable lines are skipped and counted instead of failing.
+// kvbench::Error(kInput) naming file:line and (for field access) the field. load_jsonl() applies the
+// run's malformed-input policy (TaskContext::on_malformed) to whole records.
 #pragma once
+
+#include "datasets/task.h"
+#include "harness/error.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +22,8 @@ struct JsonlRecord {
 
 struct JsonlReadResult {
   std::vector<JsonlRecord> records;
-  int skipped = 0;           // malformed lines skipped (only with skip_malformed)
+  int skipped = 0;                     // malformed lines skipped (only with skip_malformed)
+  std::vector<std::string> problems;   // "file:line: reason" of each skipped line
 };
 
 // Reads every non-empty line; ".gz" files are decompressed. A missing file is a kInput error that
@@ -32,5 +36,33 @@ std::string read_text_file(const std::filesystem::path& path);
 // The string field `field` of a record, or a kInput error "file:line: field 'x' ...".
 std::string require_string(const JsonlRecord& record, const std::filesystem::path& path,
                            const std::string& field);
+
+// The records of `path` converted by `convert(const JsonlRecord&) -> T` (which reads fields with
+// require_*() and so fails with kInput errors naming file:line and field), under the context's
+// policy: kError fails on the first unparsable line or failing conversion; kSkip drops them and
+// adds each to *context.malformed. Gzip corruption, a missing file and a file without any usable
+// record are errors under both policies.
+template <class T, class Convert>
+std::vector<T> load_jsonl(const std::filesystem::path& path, const TaskContext& context, Convert&& convert) {
+  const bool skip = context.on_malformed == MalformedPolicy::kSkip;
+  JsonlReadResult read = read_jsonl(path, skip);
+  for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+  std::vector<T> out;
+  out.reserve(read.records.size());
+  for (const auto& record : read.records) {
+    try {
+      out.push_back(convert(record));
+    } catch (const Error& e) {
+      if (!skip || e.kind() != ErrorKind::kInput) throw;
+      context.malformed->add(path.string(), e.what());
+    }
+  }
+  KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records",
+                      read.records.size() + read.skipped == 0
+                          ? ""
+                          : str_cat(" (all ", read.records.size() + read.skipped,
+                                    " were malformed and skipped: task.on_malformed is skip)"));
+  return out;
+}
 
 }  // namespace kvbench

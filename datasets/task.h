@@ -4,6 +4,7 @@
 // deterministic (the run store resumes by sample id and aggregates in this order).
 #pragma once
 
+#include "datasets/malformed_input.h"
 #include "harness/chat_message.h"
 #include "harness/registry.h"
 
@@ -11,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,15 @@ struct TaskContext {
   nlohmann::json params;                // resolved against the task's ParamSpecs
   const Tokenizer* tokenizer = nullptr; // the evaluated model's tokenizer (sizing, truncation)
   uint64_t seed = 0;
+  // Malformed input records (config task.on_malformed; datasets/malformed_input.h). Every task that
+  // reads data files honours it, best through load_jsonl() (datasets/jsonl_reader.h), which applies
+  // it to unparsable lines and to the kInput errors of require_*() field access alike:
+  //   kError  fail on the first one, naming file:line and the field;
+  //   kSkip   drop the record and add it to *malformed, which the runner prints and records in
+  //           run.json ("malformed") and metrics.json ("n_samples.malformed_skipped").
+  // A missing or corrupt file, or one without any usable record, is an error under both policies.
+  MalformedPolicy on_malformed = MalformedPolicy::kError;
+  std::shared_ptr<MalformedLog> malformed = std::make_shared<MalformedLog>();  // shared by copies
 };
 
 class Task {

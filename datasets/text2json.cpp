@@ -16,7 +16,6 @@
 #include "harness/tokenizer/tokenizer.h"
 
 #include <algorithm>
-#include <iostream>
 #include <set>
 
 namespace kvbench {
@@ -39,25 +38,23 @@ class Text2JsonOfficialTask : public Task {
   std::vector<Sample> samples(const TaskContext& context) override {
     const auto path = file(context);
     check_present(path);
-    JsonlReadResult read = read_jsonl(path, params_.at("skip_malformed").get<bool>());
-    if (read.skipped > 0)
-      std::cerr << "text2json.official: skipped " << read.skipped << " malformed line(s) of " << path.string() << "\n";
-    std::vector<Sample> out;
-    for (const auto& record : read.records) {
+    std::vector<Sample> out = load_jsonl<Sample>(path, context, [&](const JsonlRecord& record) {
       Sample sample;
-      sample.id = std::to_string(out.size());
       sample.messages = {{"user", require_string(record, path, "problem")}};
       sample.references = {require_string(record, path, "answer")};
       sample.metadata = {{"line", record.line}};
+      sample.max_new_tokens = kMaxNewTokens;
+      return sample;
+    });
+    for (size_t i = 0; i < out.size(); ++i) {
+      Sample& sample = out[i];
+      sample.id = std::to_string(i);
       if (context.tokenizer != nullptr) {
         auto tokens = static_cast<int64_t>(context.tokenizer->encode(sample.messages[0].content, false).size());
         sample.metadata["prompt_tokens"] = tokens;
         sample.metadata["bucket"] = length_bucket(tokens);
       }
-      sample.max_new_tokens = kMaxNewTokens;
-      out.push_back(std::move(sample));
     }
-    KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records");
     return out;
   }
 
@@ -159,8 +156,7 @@ class Text2JsonSyntheticTask : public Task {
 
 ParamSpecs official_params() {
   return {{"file", ParamType::kString, "text2json/text2json.jsonl",
-           "the released jsonl (problem, answer), relative to data_root"},
-          {"skip_malformed", ParamType::kBool, false, "skip (and count) unparsable jsonl lines"}};
+           "the released jsonl (problem, answer), relative to data_root"}};
 }
 
 ParamSpecs synthetic_params() {

@@ -10,34 +10,26 @@
 #include <vector>
 
 namespace kvbench {
-namespace {
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
+  KVBENCH_ASSERT(ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1, "sha256 init");
+}
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    KVBENCH_ASSERT(ctx_ && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1, "sha256 init");
-  }
-  void update(const void* data, size_t size) {
-    KVBENCH_ASSERT(EVP_DigestUpdate(ctx_.get(), data, size) == 1, "sha256 update");
-  }
-  std::string hex() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    KVBENCH_ASSERT(EVP_DigestFinal_ex(ctx_.get(), digest, &size) == 1, "sha256 final");
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < size; ++i) {
-      out += kHex[digest[i] >> 4];
-      out += kHex[digest[i] & 15];
-    }
-    return out;
-  }
+void Sha256::update(const void* data, size_t size) {
+  KVBENCH_ASSERT(EVP_DigestUpdate(ctx_.get(), data, size) == 1, "sha256 update");
+}
 
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
-}  // namespace
+std::string Sha256::hex() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  KVBENCH_ASSERT(EVP_DigestFinal_ex(ctx_.get(), digest, &size) == 1, "sha256 final");
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
 
 std::string sha256_hex(const std::string& bytes) {
   Sha256 h;

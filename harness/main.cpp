@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// kvbench command line: run, validate, list. Errors are one line on stderr ("kvbench: error: ...");
+// kvbench command line: run, validate, list, data check|fetch. Errors are one line on stderr ("kvbench: error: ...");
 // exit code 2 for usage/config/input errors, 1 for run failures, 130 when interrupted.
+#include "harness/data_commands.h"
 #include "harness/engine.h"
 #include "harness/error.h"
 #include "harness/registry.h"
@@ -208,6 +209,50 @@ int main(int argc, char** argv) {
   list->add_flag("--json", list_json, "machine-readable output");
   list->footer("Examples:\n  kvbench list methods\n  kvbench list tasks --json");
 
+  DataCommandArgs data_args;
+  std::string data_root, checksums, sources;
+  CLI::App* data = app.add_subcommand("data", "Check or download the official data files");
+  data->require_subcommand(1);
+  data->footer("Examples:\n  kvbench data check\n  kvbench data fetch narrativeqa --data-root ~/data");
+  auto add_data_common = [&](CLI::App* cmd) {
+    cmd->add_option("--data-root", data_root,
+                    "data folder (default: $KVBENCH_DATA_DIR or ../shared/data, as task.data_root)");
+    cmd->add_option("--checksums", checksums,
+                    "checksum table to verify against (default: each group's, under the data root)");
+    cmd->add_option("--sources", sources, "data source registry (default: datasets/data_sources.json)");
+  };
+  CLI::App* data_check = data->add_subcommand(
+      "check", "Verify local data files against the official sizes and sha256 checksums");
+  add_data_common(data_check);
+  data_check->add_option("names", data_args.names, "files or groups to check (default: all)");
+  data_check->add_flag("--json", data_args.json, "machine-readable output");
+  data_check->add_flag("--allow-missing", data_args.allow_missing, "missing files do not fail the check");
+  data_check->footer(
+      "Verdicts: ok (byte-identical), equivalent (same content as gzip and/or with LF line endings\n"
+      "where the official file has CRLF), differs (expected vs actual size and sha256), missing.\n"
+      "Exit code 1 when a selected file differs or is missing (unless --allow-missing).\n"
+      "Examples:\n"
+      "  kvbench data check\n"
+      "  kvbench data check multi_news passage_retrieval_zh\n"
+      "  kvbench data check longbench --data-root ~/data --allow-missing --json");
+  CLI::App* data_fetch = data->add_subcommand(
+      "fetch", "Download official data files (resumable), verify size and sha256, install atomically");
+  add_data_common(data_fetch);
+  data_fetch->add_option("names", data_args.names, "files or groups to fetch")->required();
+  data_fetch->add_option("--base-url", data_args.sources.base_url,
+                         "download from this URL prefix instead of the registry's (a mirror)");
+  data_fetch->add_option("--retries", data_args.retries, "retries after a dropped connection (resuming)")
+      ->check(CLI::NonNegativeNumber);
+  data_fetch->add_flag_function("--no-progress", [&](int64_t) { data_args.progress = false; }, "no progress lines");
+  data_fetch->footer(
+      "LongBench comes as one archive (data.zip of the Hugging Face dataset THUDM/LongBench): it is\n"
+      "downloaded once to <data-root>/downloads/longbench/ and the named files are extracted from it.\n"
+      "An interrupted download resumes from its .part file when run again.\n"
+      "Examples:\n"
+      "  kvbench data fetch narrativeqa qasper --data-root ~/data\n"
+      "  kvbench data fetch longbench --data-root ~/data\n"
+      "  kvbench data fetch hotpotqa_e --data-root ~/data --base-url http://mirror.example/LongBench/");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,6 +263,13 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(run_args, retry_errors, no_progress);
     if (*validate) return cmd_validate(validate_args, validate_json);
     if (*list) return cmd_list(list_kind, list_json);
+    if (*data) {
+      data_args.sources.data_root = data_root;
+      data_args.sources.checksums = checksums;
+      data_args.sources.sources = sources;
+      if (*data_check) return run_data_check(data_args);
+      return run_data_fetch(data_args);
+    }
   } catch (const Error& e) {
     std::cerr << "kvbench: error: " << e.what() << "\n";
     return e.exit_code();

@@ -54,13 +54,18 @@ ParamSpecs task_specs() {
   ParamSpec limit = spec("limit", ParamType::kInt, nullptr, "first N samples (null: all)");
   limit.min = 1;
   limit.nullable = true;
+  ParamSpec on_malformed = spec("on_malformed", ParamType::kString, "error",
+                                "malformed data record (bad JSON line, missing field, wrong type): "
+                                "error fails naming file:line and field; skip drops and counts it");
+  on_malformed.choices = {"error", "skip"};
   return {name,
           spec("protocol", ParamType::kString, nullptr, "protocol variant (null: the task's default)"),
           spec("params", ParamType::kObject, json::object(), "the task's parameters"),
           limit,
           spec("ids", ParamType::kStringList, json::array(), "only these sample ids (empty: all)"),
           spec("data_root", ParamType::kString, "${KVBENCH_DATA_DIR:-" + source_dir() + "/../shared/data}",
-               "folder with the offline data")};
+               "folder with the offline data"),
+          on_malformed};
 }
 
 ParamSpecs generation_specs() {

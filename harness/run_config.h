@@ -6,7 +6,8 @@
 // Schema (every section optional except task.name; model.path is required to run):
 //   model:      path, name (label; default: basename of path), dtype, device, max_context
 //   method:     name (registered KV method, default "full"), params (the method's ParamSpecs)
-//   task:       name, protocol (default: the task's), params, limit, ids, data_root
+//   task:       name, protocol (default: the task's), params, limit, ids, data_root,
+//               on_malformed (error | skip; see TaskContext in datasets/task.h)
 //   generation: max_new_tokens (null: the task's), stop, stop_token_ids, prefill_chunk
 //   output:     dir, per_step_accounting (per-decode-step KV arrays in samples.jsonl)
 //   seed

@@ -9,6 +9,7 @@
 #include "metrics/metric.h"
 
 #include <chrono>
+#include <iostream>
 #include <optional>
 #include <set>
 
@@ -55,6 +56,7 @@ RunPlan plan_run(const RunConfig& run) {
   plan.context.protocol = task["protocol"].get<std::string>();
   plan.context.params = task["params"];
   plan.context.seed = run.resolved["seed"].get<uint64_t>();
+  plan.context.on_malformed = malformed_policy_from_string(task["on_malformed"].get<std::string>());
   plan.dataset_sha256 = plan.task->dataset_sha256(plan.context);
   plan.hash = run_hash(run.resolved, plan.dataset_sha256);
   plan.label = run_label(run.resolved);
@@ -87,7 +89,14 @@ std::vector<Sample> select_samples(std::vector<Sample> all, const json& task_con
 
 RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options) {
   plan.context.tokenizer = engine.tokenizer();
+  plan.context.malformed->clear();
   std::vector<Sample> samples = select_samples(plan.task->samples(plan.context), plan.run.resolved["task"]);
+  const MalformedLog& malformed = *plan.context.malformed;
+  if (malformed.skipped() > 0) {
+    std::cerr << "[data] skipped " << malformed.skipped()
+              << " malformed record(s) (task.on_malformed: skip); first: "
+              << malformed.to_json()["examples"][0].get<std::string>() << "\n";
+  }
   std::vector<std::unique_ptr<Metric>> metrics;
   for (const auto& name : plan.task->metrics(plan.context)) {
     const auto* entry = MetricRegistry::instance().find(name);
@@ -117,7 +126,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   outcome.label = plan.label;
   outcome.skipped = already;
   json run_status = {{"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
-                     {"recorded", already}};
+                     {"recorded", already}, {"malformed", malformed.to_json()}};
   store.write_json("run.json", run_status);
 
   std::optional<Progress> progress;
@@ -162,6 +171,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   if (progress) progress->finish();
 
   outcome.metrics = aggregate_samples(selected_ids, store.rows());
+  outcome.metrics["n_samples"]["malformed_skipped"] = malformed.skipped();
   outcome.metrics["run"] = {{"hash", plan.hash}, {"label", plan.label},
                             {"task", plan.run.resolved["task"]["name"]},
                             {"protocol", plan.run.resolved["task"]["protocol"]},

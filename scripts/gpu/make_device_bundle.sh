@@ -14,7 +14,8 @@ data="${KVBENCH_DATA_DIR:-$repo/../shared/data}"
 mkdir -p "$out/debs" "$out/data"
 pkgs=(nlohmann-json3-dev libcli11-dev libsimdjson-dev libsimdjson14 libyaml-cpp-dev libyaml-cpp0.7
       libpcre2-dev libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libgtest-dev libgmock-dev
-      libbenchmark-dev libbenchmark1 libssl-dev zlib1g-dev libicu-dev libicu72 ccache)
+      libbenchmark-dev libbenchmark1 libssl-dev zlib1g-dev libicu-dev libicu72 ccache
+      libcurl4-openssl-dev libcurl4 libzip-dev libzip4)
 ( cd "$out/debs" && apt-get download "${pkgs[@]}" )
 for sub in tokenizers gsm8k niah/paul_graham_essays niah/ruler/task_templates.json; do
   mkdir -p "$out/data/$(dirname "$sub")"

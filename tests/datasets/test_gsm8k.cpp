@@ -171,7 +171,9 @@ TEST(Gsm8k, MalformedInputNamesFileLineAndField) {
     params.update(extra);
     ErrorKind kind = ErrorKind::kInternal;
     std::string message = error_of([&] { make_task("gsm8k", params)->samples(context); }, &kind);
-    if (!message.empty()) EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    if (!message.empty()) {
+      EXPECT_EQ(kind, ErrorKind::kInput) << message;
+    }
     return message;
   };
   std::string path = (dir / "test.jsonl").string();
@@ -181,7 +183,7 @@ TEST(Gsm8k, MalformedInputNamesFileLineAndField) {
   EXPECT_THAT(run(good + "\n" + R"({"question": 5, "answer": "x"})"),
               HasSubstr(path + ":2: field 'question' must be a string"));
   EXPECT_THAT(run(""), HasSubstr(": no records"));
-  EXPECT_EQ(run(good + "\n{not json\n" + good + "\n", {{"skip_malformed", true}}), "");
+  // task.on_malformed=skip and the other cases: tests/datasets/test_malformed_input.cpp.
   // Missing files name the expected path.
   EXPECT_THAT(error_of([&] {
                 make_task("gsm8k", {{"train_file", (dir / "absent.jsonl.gz").string()}})
