@@ -10,13 +10,17 @@
 //              model's own chat template is kvbench's equivalent, rendered and tokenized as
 //              transformers' apply_chat_template(tokenize=True) does (no second BOS).
 //   decode   = greedy, max_new_tokens = dataset2maxlen[dataset]; samsum also stops on the newline
-//              token (tokenizer.encode("\n")[-1]). Not reproduced: samsum's min_length =
-//              prompt + 1 (EOS and newline barred from the first step), which needs engine support.
+//              token (tokenizer.encode("\n")[-1], Sample::stop_token_ids). Not reproduced for
+//              samsum: min_length = prompt + 1 (EOS and newline barred from the first step) needs
+//              engine support; and pred.py's eos list there is [tokenizer.eos, newline] in place of
+//              the generation config's EOS ids, where kvbench adds the newline to the model's ids.
 //   score    = eval.py dataset2metric (metrics/longbench_*.cpp): first-line cut for trec, triviaqa,
 //              samsum, lsht; max over answers; LongBench-E samples carry their length bucket.
 // `longbench.kvpress` is not offered: kvpress compresses only the context and feeds the question
 // afterwards (positions continuing from the uncompressed length), which the engine cannot express
-// yet, and its scorer strips all leading whitespace (see the report / docs/protocols.md 1.3, 4).
+// yet; it also applies the chat template to all tasks, keeps the head on truncation, adds 20 new
+// tokens, puts the answer prefix in the assistant turn and strips all leading whitespace before
+// scoring (kvpress evaluation/benchmarks/longbench; ../shared/docs/protocols.md 0, 1.3, 7).
 #include "datasets/longbench_prompt.h"
 #include "datasets/longbench_records.h"
 #include "datasets/task.h"
