@@ -77,7 +77,7 @@ class LongBenchTask : public Task {
     }
 
     const std::filesystem::path path = data_path(context);
-    const LongBenchFile file = load_longbench_file(path, params_.at("skip_malformed").get<bool>());
+    const LongBenchFile file = load_longbench_file(path, context);
     if (file.skipped > 0)
       std::cerr << task_name() << ": skipped " << file.skipped << " malformed line(s) of "
                 << path.string() << "\n";
@@ -161,7 +161,6 @@ ParamSpecs longbench_params(const std::string& dataset, bool longbench_e) {
                 "raw prompts only (pred.py build_chat for a model without a chat format)",
                 std::nullopt, std::nullopt, {"official", "none"}},
       thinking,
-      {"skip_malformed", ParamType::kBool, false, "skip (and count) malformed jsonl lines / records"},
   };
 }
 

@@ -2,8 +2,10 @@
 // LongBench v1 / LongBench-E data files (the official data.zip jsonl, one record per line:
 // input, context, answers[], length, dataset, language, all_classes, _id): where they live under
 // the data root, and their validated records. Every malformed record fails with file:line and the
-// field name (or, with skip_malformed, is skipped and counted).
+// field name (or, under task.on_malformed: skip, is skipped and counted in the run's malformed log).
 #pragma once
+
+#include "datasets/task.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +29,7 @@ struct LongBenchRecord {
 struct LongBenchFile {
   std::filesystem::path path;
   std::vector<LongBenchRecord> records;
-  int skipped = 0;                       // malformed lines / records skipped (skip_malformed)
+  int skipped = 0;                       // malformed lines / records skipped (on_malformed: skip)
 };
 
 // <data_root>/longbench/data/<dataset>[_e].jsonl, else the same with .jsonl.gz. When neither
@@ -38,6 +40,6 @@ std::filesystem::path longbench_default_file(const std::filesystem::path& data_r
 // Reads and validates every record: input, context, _id strings; answers a list of strings;
 // length a number; all_classes null or a list of strings; language / dataset strings when
 // present; _id unique in the file.
-LongBenchFile load_longbench_file(const std::filesystem::path& path, bool skip_malformed);
+LongBenchFile load_longbench_file(const std::filesystem::path& path, const TaskContext& context);
 
 }  // namespace kvbench

@@ -24,12 +24,16 @@ using ::testing::HasSubstr;
 
 std::vector<Sample> samples_of(const std::string& task_name, nlohmann::json params,
                                const Tokenizer* tok = nullptr,
-                               const std::filesystem::path& root = data_dir()) {
+                               const std::filesystem::path& root = data_dir(),
+                               TaskContext* context_out = nullptr,
+                               MalformedPolicy on_malformed = MalformedPolicy::kError) {
   nlohmann::json resolved;
   auto task = make_task(task_name, params, &resolved);
   auto context = make_context("longbench.official", resolved);
   context.data_root = root;
   context.tokenizer = tok;
+  context.on_malformed = on_malformed;
+  if (context_out != nullptr) *context_out = context;  // shares the malformed log
   return task->samples(context);
 }
 
@@ -277,12 +281,14 @@ TEST(LongBench, MalformedInputNamesFileLineAndField) {
   EXPECT_THAT(error_for("bad.jsonl", {ok, ok}), HasSubstr(":2: field '_id' repeats"));
   EXPECT_THAT(error_for("bad.jsonl", {""}), HasSubstr(path + ": no records"));
 
-  // skip_malformed: bad lines and bad records are skipped and counted, the rest kept.
+  // task.on_malformed: skip: bad lines and bad records are skipped and counted, the rest kept.
   write_file(dir / "mixed.jsonl", ok + "\n{oops\n" + with("answers", "x") + "\n");
-  auto kept = samples_of("longbench.hotpotqa", {{"data_file", (dir / "mixed.jsonl").string()},
-                                                {"max_length", 0}, {"skip_malformed", true}});
+  TaskContext skip_context;
+  auto kept = samples_of("longbench.hotpotqa", {{"data_file", (dir / "mixed.jsonl").string()}, {"max_length", 0}},
+                         nullptr, data_dir(), &skip_context, MalformedPolicy::kSkip);
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].id, good["_id"]);
+  EXPECT_EQ(skip_context.malformed->skipped(), 2);
 
   // Missing data file: both expected paths and how to get them.
   const auto empty_root = scratch_dir("longbench_empty_root");
