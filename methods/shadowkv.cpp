@@ -70,9 +70,8 @@ class ShadowKV : public KVMethod {
         reuse_hits_(p["reuse_hits"].get<bool>()),
         svd_(p["svd"].get<std::string>() == "gram" ? shadowkv::SvdRoute::kGram : shadowkv::SvdRoute::kExact) {}
 
-  void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
+  void reset(const ModelView& model, int64_t, int64_t max_tokens) override {
     model_ = model;
-    batch_ = batch_size;
     hint_ = std::max<int64_t>(max_tokens, 1);
     layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
     transfer_.reset();
@@ -303,7 +302,6 @@ class ShadowKV : public KVMethod {
   bool reuse_hits_;
   shadowkv::SvdRoute svd_;
   ModelView model_;
-  int64_t batch_ = 1;
   int64_t hint_ = 1;
   std::vector<Layer> layers_;
   std::unique_ptr<HostToDevice> transfer_;
