@@ -40,10 +40,11 @@ inline int64_t streaming_llm_kv_bytes(const ModelConfig& c, int64_t batch, int64
 
 // Quest: full KV plus per page of `page` tokens an element-wise min and max key:
 // L * B * Hkv * ceil(S / page) * 2 * d * e (256 B per token-layer at page 16, Llama-3.1-8B bf16).
+// Digests exist only for the sparse layers (the first `dense_layers` attend densely and keep none).
 inline int64_t quest_metadata_bytes(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t page,
-                                    int64_t elem_bytes) {
+                                    int64_t elem_bytes, int64_t dense_layers = 0) {
   const int64_t pages = (tokens + page - 1) / page;
-  return c.num_layers * batch * c.num_kv_heads * pages * 2 * c.head_dim * elem_bytes;
+  return (c.num_layers - dense_layers) * batch * c.num_kv_heads * pages * 2 * c.head_dim * elem_bytes;
 }
 
 // ShadowKV per token and layer: the low-rank factor row U (rank * e) plus the chunk landmarks

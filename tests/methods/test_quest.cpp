@@ -6,6 +6,7 @@
 // reproduces the full cache on every tiny model; its device bytes are full KV + 2 digests per page.
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
+#include "harness/kv/memory_formulas.h"
 #include "methods/method.h"
 #include "methods/quest_pages.h"
 #include "tests/methods/method_equivalence.h"
@@ -274,6 +275,8 @@ TEST(Quest, DeviceBytesAreFullKvPlusTwoDigestsPerPage) {
     const int64_t pages = (capacity + kPage - 1) / kPage;
     EXPECT_EQ(got.kv.kv_device_bytes, config.num_layers * 2 * capacity * row);
     EXPECT_EQ(got.kv.metadata_device_bytes, (config.num_layers - 1) * 2 * pages * row);
+    EXPECT_EQ(got.kv.metadata_device_bytes, kv_formula::quest_metadata_bytes(config, 1, capacity, kPage, 4, 1));
+    EXPECT_EQ(got.kv.kv_device_bytes, kv_formula::full_cache_kv_bytes(config, 1, capacity, 4));
     EXPECT_EQ(got.kv.device_bytes, got.kv.kv_device_bytes + got.kv.metadata_device_bytes);
     EXPECT_EQ(got.kv.host_bytes, 0);
     EXPECT_EQ(got.kv.host_to_device_bytes, 0);
