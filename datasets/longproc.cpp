@@ -39,40 +39,45 @@ class LongProcHtmlToTsvTask : public Task {
     int max_new = params_.at("max_new_tokens").get<int>();
     if (max_new == 0) max_new = default_max_new_tokens(group);
 
-    JsonlReadResult read = read_jsonl(path, params_.at("skip_malformed").get<bool>());
-    if (read.skipped > 0)
-      std::cerr << "longproc.html_to_tsv: skipped " << read.skipped << " malformed line(s) of "
-                << path.string() << "\n";
+    const bool skip = context.on_malformed == MalformedPolicy::kSkip;
+    JsonlReadResult read = read_jsonl(path, skip);
+    for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
     std::vector<Sample> out;
     std::set<std::string> ids;
     for (const auto& record : read.records) {
-      std::map<std::string, std::string> fields;
-      for (const char* name : {"task_id", "website_id", "task_topic", "task_description", "tsv_header",
-                               "filtering_instruction", "html", "gt"})
-        fields[name] = require_string(record, path, name);
-      const std::string where = path.string() + ":" + std::to_string(record.line);
-      KVBENCH_CHECK_INPUT(ids.insert(fields["task_id"]).second, where, ": field 'task_id' repeats '",
-                          fields["task_id"], "'");
-      // The loader's dict: html_str = the page, reference_output = gt; format(**d) uses the rest.
-      std::map<std::string, std::string> format_fields = {
-          {"task_id", fields["task_id"]},
-          {"website_id", fields["website_id"]},
-          {"task_topic", fields["task_topic"]},
-          {"task_description", fields["task_description"]},
-          {"html_str", universal_newlines(fields["html"])},
-          {"reference_output", fields["gt"]},
-          {"tsv_header", fields["tsv_header"]},
-          {"filtering_instruction", fields["filtering_instruction"]}};
-      Sample sample;
-      sample.id = fields["task_id"];
-      sample.messages = {{"user", python_format(templ, format_fields, prompts.string() + " USER_PROMPT")}};
-      sample.references = {fields["gt"]};
-      sample.metadata = {{"line", record.line},
-                         {"bucket", group},
-                         {"website_id", fields["website_id"]},
-                         {"task_topic", fields["task_topic"]}};
-      sample.max_new_tokens = max_new;
-      out.push_back(std::move(sample));
+      try {
+        std::map<std::string, std::string> fields;
+        for (const char* name : {"task_id", "website_id", "task_topic", "task_description", "tsv_header",
+                                 "filtering_instruction", "html", "gt"})
+          fields[name] = require_string(record, path, name);
+        const std::string where = path.string() + ":" + std::to_string(record.line);
+        KVBENCH_CHECK_INPUT(ids.insert(fields["task_id"]).second, where, ": field 'task_id' repeats '",
+                            fields["task_id"], "'");
+        // The loader's dict: html_str = the page, reference_output = gt; format(**d) uses the rest.
+        std::map<std::string, std::string> format_fields = {
+            {"task_id", fields["task_id"]},
+            {"website_id", fields["website_id"]},
+            {"task_topic", fields["task_topic"]},
+            {"task_description", fields["task_description"]},
+            {"html_str", universal_newlines(fields["html"])},
+            {"reference_output", fields["gt"]},
+            {"tsv_header", fields["tsv_header"]},
+            {"filtering_instruction", fields["filtering_instruction"]}};
+        Sample sample;
+        sample.id = fields["task_id"];
+        sample.messages = {{"user", python_format(templ, format_fields, prompts.string() + " USER_PROMPT")}};
+        sample.references = {fields["gt"]};
+        sample.metadata = {{"line", record.line},
+                           {"bucket", group},
+                           {"website_id", fields["website_id"]},
+                           {"task_topic", fields["task_topic"]}};
+        sample.max_new_tokens = max_new;
+        out.push_back(std::move(sample));
+      } catch (const Error& e) {
+        // task.on_malformed: skip drops a record whose fields are missing or malformed.
+        if (!skip || e.kind() != ErrorKind::kInput) throw;
+        context.malformed->add(path.string(), e.what());
+      }
     }
     KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records");
     return out;
@@ -115,7 +120,6 @@ ParamSpecs longproc_params() {
        "folder with html_to_tsv_<group>.jsonl.gz and prompts.yaml, relative to data_root"},
       {"max_new_tokens", ParamType::kInt, 0,
        "generation budget; 0: LongProc's per group (0.5k 1024, 2k 3072, 8k 9216)", 0.0},
-      {"skip_malformed", ParamType::kBool, false, "skip (and count) unparsable lines instead of failing"},
   };
 }
 

@@ -57,45 +57,51 @@ class RulerPregeneratedTask : public Task {
     const std::string family = resolved_family(path);
     int budget = params_.at("tokens_to_generate").get<int>();
     if (budget == 0) budget = tokens_to_generate_of(family);
-    JsonlReadResult read = read_jsonl(path, params_.at("skip_malformed").get<bool>());
-    if (read.skipped > 0)
-      std::cerr << "ruler.pregenerated: skipped " << read.skipped << " malformed line(s) of " << path.string() << "\n";
+    const bool skip = context.on_malformed == MalformedPolicy::kSkip;
+    JsonlReadResult read = read_jsonl(path, skip);
+    for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
     std::vector<Sample> out;
     std::set<int64_t> seen;
     for (const auto& record : read.records) {
-      const std::string where = path.string() + ":" + std::to_string(record.line);
-      const nlohmann::json& v = record.value;
-      for (const char* field : {"index", "length"}) {
-        KVBENCH_CHECK_INPUT(v.contains(field), where, ": missing field '", field, "'");
-        KVBENCH_CHECK_INPUT(v[field].is_number_integer(), where, ": field '", field,
-                            "' must be an integer, got ", v[field].type_name());
-      }
-      const std::string input = require_string(record, path, "input");
-      KVBENCH_CHECK_INPUT(v.contains("outputs"), where, ": missing field 'outputs'");
-      KVBENCH_CHECK_INPUT(v["outputs"].is_array() && !v["outputs"].empty(), where,
-                          ": field 'outputs' must be a non-empty list of strings");
-      std::vector<std::string> outputs;
-      for (const auto& o : v["outputs"]) {
-        KVBENCH_CHECK_INPUT(o.is_string(), where, ": field 'outputs' must hold strings, got ", o.type_name());
-        outputs.push_back(o.get<std::string>());
-      }
-      std::string prefix;
-      if (v.contains("answer_prefix")) prefix = require_string(record, path, "answer_prefix");
-      const auto index = v["index"].get<int64_t>();
-      KVBENCH_CHECK_INPUT(seen.insert(index).second, where, ": field 'index' repeats ", index);
+      try {
+        const std::string where = path.string() + ":" + std::to_string(record.line);
+        const nlohmann::json& v = record.value;
+        for (const char* field : {"index", "length"}) {
+          KVBENCH_CHECK_INPUT(v.contains(field), where, ": missing field '", field, "'");
+          KVBENCH_CHECK_INPUT(v[field].is_number_integer(), where, ": field '", field,
+                              "' must be an integer, got ", v[field].type_name());
+        }
+        const std::string input = require_string(record, path, "input");
+        KVBENCH_CHECK_INPUT(v.contains("outputs"), where, ": missing field 'outputs'");
+        KVBENCH_CHECK_INPUT(v["outputs"].is_array() && !v["outputs"].empty(), where,
+                            ": field 'outputs' must be a non-empty list of strings");
+        std::vector<std::string> outputs;
+        for (const auto& o : v["outputs"]) {
+          KVBENCH_CHECK_INPUT(o.is_string(), where, ": field 'outputs' must hold strings, got ", o.type_name());
+          outputs.push_back(o.get<std::string>());
+        }
+        std::string prefix;
+        if (v.contains("answer_prefix")) prefix = require_string(record, path, "answer_prefix");
+        const auto index = v["index"].get<int64_t>();
+        KVBENCH_CHECK_INPUT(seen.insert(index).second, where, ": field 'index' repeats ", index);
 
-      Sample sample;
-      sample.id = std::to_string(index);
-      sample.raw_prompt = input + prefix;
-      sample.use_chat_template = false;
-      sample.references = std::move(outputs);
-      sample.max_new_tokens = budget;
-      sample.metadata = nlohmann::json::object();
-      for (auto it = v.begin(); it != v.end(); ++it)
-        if (it.key() != "input" && it.key() != "outputs") sample.metadata[it.key()] = it.value();
-      sample.metadata["line"] = record.line;
-      sample.metadata["bucket"] = file_stem(path);
-      out.push_back(std::move(sample));
+        Sample sample;
+        sample.id = std::to_string(index);
+        sample.raw_prompt = input + prefix;
+        sample.use_chat_template = false;
+        sample.references = std::move(outputs);
+        sample.max_new_tokens = budget;
+        sample.metadata = nlohmann::json::object();
+        for (auto it = v.begin(); it != v.end(); ++it)
+          if (it.key() != "input" && it.key() != "outputs") sample.metadata[it.key()] = it.value();
+        sample.metadata["line"] = record.line;
+        sample.metadata["bucket"] = file_stem(path);
+        out.push_back(std::move(sample));
+      } catch (const Error& e) {
+        // task.on_malformed: skip drops a record whose fields are missing or malformed.
+        if (!skip || e.kind() != ErrorKind::kInput) throw;
+        context.malformed->add(path.string(), e.what());
+      }
     }
     KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records");
     return out;
@@ -131,7 +137,6 @@ ParamSpecs pregenerated_params() {
        "RULER jsonl (or .jsonl.gz), relative to data_root"},
       family,
       {"tokens_to_generate", ParamType::kInt, 0, "generation budget; 0: RULER's for the family", 0.0},
-      {"skip_malformed", ParamType::kBool, false, "skip (and count) unparsable lines instead of failing"},
   };
 }
 

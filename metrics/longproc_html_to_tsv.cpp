@@ -213,6 +213,22 @@ TsvScores html_to_tsv_scores(const std::string& prediction, const std::string& g
   return out;
 }
 
+std::string longproc_extract_tsv(const std::string& prediction) {
+  // re.search(r'```tsv([\s\S]*)```', prediction): the first "```tsv" that some later "```"
+  // follows, greedy up to the last "```" (a later "```tsv" counts as one). "```" contains no "tsv",
+  // so if the first opening has no closing after it, no later opening has one either.
+  const std::string open = "```tsv";
+  const size_t start = prediction.find(open);
+  if (start == std::string::npos) return py_strip_utf8(prediction);
+  const size_t body = start + open.size();
+  const size_t close = prediction.rfind("```");
+  if (close != std::string::npos && close >= body)
+    return py_strip_utf8(prediction.substr(body, close - body));
+  // No closing fence: prediction.split("```tsv")[1], i.e. everything after the opening (no second
+  // opening can follow, it would be a closing fence).
+  return py_strip_utf8(prediction.substr(body));
+}
+
 namespace {
 
 class HtmlToTsvMetric : public Metric {
@@ -221,7 +237,8 @@ class HtmlToTsvMetric : public Metric {
                const nlohmann::json&) const override {
     KVBENCH_CHECK_INPUT(references.size() == 1, "LongProc html_to_tsv: expected one reference "
                         "(the gold TSV), got ", references.size());
-    TsvScores s = html_to_tsv_scores(prediction, references[0]);
+    // longproc_data.py eval_html_to_tsv: the TSV block is cut out of the answer first.
+    TsvScores s = html_to_tsv_scores(longproc_extract_tsv(prediction), references[0]);
     return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1},
             {"error", s.error ? 1.0 : 0.0}};
   }
@@ -235,7 +252,8 @@ KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
     {},
     [](const nlohmann::json&) { return std::make_unique<HtmlToTsvMetric>(); },
     {{"source", "yandex-research/context-intensive-kv-offloading shadowkv-opencompass/opencompass/"
-                "datasets/longproc/html_to_tsv_evaluator.py:evaluate_html_to_csv_compute_metrics"},
+                "datasets/longproc/longproc_data.py:eval_html_to_tsv (```tsv extraction) + "
+                "html_to_tsv_evaluator.py:evaluate_html_to_csv_compute_metrics"},
      {"scale", "per-sample 0..1 (precision, recall, f1)"}}});
 
 }  // namespace kvbench

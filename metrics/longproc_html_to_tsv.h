@@ -27,4 +27,9 @@ std::optional<std::vector<std::vector<std::u32string>>> python_csv_read_tsv(
 
 TsvScores html_to_tsv_scores(const std::string& prediction, const std::string& groundtruth);
 
+// longproc_data.py eval_html_to_tsv's answer parsing, applied by the registered metric before
+// html_to_tsv_scores: the text between "```tsv" and the last "```" after it (or everything after an
+// unclosed "```tsv", or the whole answer without one), Python-stripped.
+std::string longproc_extract_tsv(const std::string& prediction);
+
 }  // namespace kvbench

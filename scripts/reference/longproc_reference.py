@@ -2,7 +2,7 @@
 # Reference side of tests/unit/test_longproc_parity.cpp: a test-only Python port of the LongProc
 # HTML-to-TSV metric the paper's harness uses,
 # https://github.com/yandex-research/context-intensive-kv-offloading/blob/main/shadowkv-opencompass/opencompass/datasets/longproc/html_to_tsv_evaluator.py
-# (evaluate_html_to_csv_compute_metrics), running on the same libraries: Python's csv module and
+# (evaluate_html_to_csv_compute_metrics) after longproc_data.py eval_html_to_tsv's ```tsv extraction, running on the same libraries: Python's csv module and
 # pandas (pinned in scripts/requirements-reference.txt). Prints are dropped; results are per case.
 # Usage: python longproc_reference.py cases.jsonl out.jsonl
 import csv
@@ -62,8 +62,18 @@ def metrics(prediction, groundtruth):
         return {"precision": 0.0, "recall": 0.0, "f1": 0.0, "error": True}
 
 
+def extract(prediction):
+    # longproc_data.py eval_html_to_tsv: the answer's ```tsv block (same regex and fallbacks).
+    search = re.search(r"```tsv([\s\S]*)```", prediction)
+    if search is not None:
+        return search.group(1).strip()
+    if "```tsv" in prediction:
+        prediction = prediction.split("```tsv")[1]
+    return prediction.strip()
+
+
 in_path, out_path = sys.argv[1:3]
 with open(in_path, encoding="utf-8") as f, open(out_path, "w", encoding="utf-8") as out:
     for line in f:
         case = json.loads(line)
-        out.write(json.dumps({"id": case["id"], "scores": metrics(case["prediction"], case["gt"])}) + "\n")
+        out.write(json.dumps({"id": case["id"], "scores": metrics(extract(case["prediction"]), case["gt"])}) + "\n")

@@ -160,9 +160,15 @@ TEST(RulerNiah, Configs) {
 
 // --- ruler.pregenerated ---
 
-std::vector<Sample> pregenerated(const std::filesystem::path& file, nlohmann::json params = nlohmann::json::object()) {
+std::vector<Sample> pregenerated(const std::filesystem::path& file, nlohmann::json params = nlohmann::json::object(),
+                                 MalformedPolicy on_malformed = MalformedPolicy::kError,
+                                 int64_t* skipped = nullptr) {
   params["file"] = file.string();
-  return make_task("ruler.pregenerated", params)->samples(make_context("ruler.official"));
+  TaskContext context = make_context("ruler.official");
+  context.on_malformed = on_malformed;
+  auto samples = make_task("ruler.pregenerated", params)->samples(context);
+  if (skipped != nullptr) *skipped = context.malformed->skipped();
+  return samples;
 }
 
 TEST(RulerPregenerated, LoadsTheShippedFile) {
@@ -233,10 +239,15 @@ TEST(RulerPregenerated, MissingFileAndSkipOption) {
   const auto missing = scratch_dir("ruler") / "niah_none.jsonl";
   EXPECT_THAT(error_of([&] { pregenerated(missing); }), HasSubstr(missing.string()));
   const auto file = scratch_dir("ruler") / "niah_skip.jsonl";
-  write_file(file, "{not json\n" R"({"index": 3, "input": "x", "outputs": ["y"], "length": 1})" "\n");
-  auto samples = pregenerated(file, {{"skip_malformed", true}});
+  // task.on_malformed: skip drops the unparsable line and the record missing 'outputs', counted.
+  write_file(file, "{not json\n" R"({"index": 3, "input": "x", "outputs": ["y"], "length": 1})" "\n"
+                   R"({"index": 4, "input": "x", "length": 1})" "\n");
+  int64_t skipped = 0;
+  auto samples = pregenerated(file, nlohmann::json::object(), MalformedPolicy::kSkip, &skipped);
   ASSERT_EQ(samples.size(), 1u);
   EXPECT_EQ(samples[0].id, "3");
+  EXPECT_EQ(skipped, 2);
+  EXPECT_THAT(error_of([&] { pregenerated(file); }), HasSubstr(":1:"));
 }
 
 }  // namespace

@@ -85,7 +85,14 @@ std::string make_prediction(const std::string& gt, Rng& rng) {
   std::vector<std::string> all = {head};
   all.insert(all.end(), rows.begin(), rows.end());
   std::string table = join_lines(all);
-  switch (rng.below(24)) {
+  switch (rng.below(30)) {
+    // The ```tsv fence the prompt asks for (eval_html_to_tsv cuts it out), and its edge cases.
+    case 24: return "Sure.\n```tsv\n" + table + "\n```\nDone.";
+    case 25: return "```tsv\n" + table;                                   // unclosed fence
+    case 26: return "```tsv\n" + table + "\n```\n```tsv\nmore\n```";    // greedy to the last fence
+    case 27: return "```tsv```";                                             // empty block
+    case 28: return "```\n" + table + "\n```";                               // fence without tsv
+    case 29: return "```tsv\n" + head + "\n```tsv\n" + table;              // second opening closes
     case 0: return "Here is the table:\n" + table;
     case 1: return table + "\nThe above is my extracted TSV.";
     case 2: return "";
