@@ -79,4 +79,15 @@ std::string require_string(const JsonlRecord& record, const std::filesystem::pat
   return it->get<std::string>();
 }
 
+JsonlReadResult read_jsonl(const std::filesystem::path& path, const TaskContext& context) {
+  JsonlReadResult read = read_jsonl(path, context.on_malformed == MalformedPolicy::kSkip);
+  for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+  return read;
+}
+
+void drop_malformed_record(const TaskContext& context, const std::filesystem::path& path, const Error& error) {
+  if (context.on_malformed != MalformedPolicy::kSkip || error.kind() != ErrorKind::kInput) throw;
+  context.malformed->add(path.string(), error.what());
+}
+
 }  // namespace kvbench

@@ -37,6 +37,15 @@ std::string read_text_file(const std::filesystem::path& path);
 std::string require_string(const JsonlRecord& record, const std::filesystem::path& path,
                            const std::string& field);
 
+// read_jsonl under the run's malformed-input policy: with TaskContext::on_malformed == kSkip the
+// unparsable lines are skipped and each is added to *context.malformed; with kError the first fails.
+JsonlReadResult read_jsonl(const std::filesystem::path& path, const TaskContext& context);
+
+// Call only from a catch handler for `error`, raised while turning one record of `path` into a
+// sample: under kSkip a kInput error is added to *context.malformed and the record is dropped
+// (the function returns); under kError, or for any other error kind, the error is rethrown.
+void drop_malformed_record(const TaskContext& context, const std::filesystem::path& path, const Error& error);
+
 // The records of `path` converted by `convert(const JsonlRecord&) -> T` (which reads fields with
 // require_*() and so fails with kInput errors naming file:line and field), under the context's
 // policy: kError fails on the first unparsable line or failing conversion; kSkip drops them and
@@ -44,17 +53,14 @@ std::string require_string(const JsonlRecord& record, const std::filesystem::pat
 // record are errors under both policies.
 template <class T, class Convert>
 std::vector<T> load_jsonl(const std::filesystem::path& path, const TaskContext& context, Convert&& convert) {
-  const bool skip = context.on_malformed == MalformedPolicy::kSkip;
-  JsonlReadResult read = read_jsonl(path, skip);
-  for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+  JsonlReadResult read = read_jsonl(path, context);
   std::vector<T> out;
   out.reserve(read.records.size());
   for (const auto& record : read.records) {
     try {
       out.push_back(convert(record));
     } catch (const Error& e) {
-      if (!skip || e.kind() != ErrorKind::kInput) throw;
-      context.malformed->add(path.string(), e.what());
+      drop_malformed_record(context, path, e);
     }
   }
   KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records",

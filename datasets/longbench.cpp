@@ -78,9 +78,6 @@ class LongBenchTask : public Task {
 
     const std::filesystem::path path = data_path(context);
     const LongBenchFile file = load_longbench_file(path, context);
-    if (file.skipped > 0)
-      std::cerr << task_name() << ": skipped " << file.skipped << " malformed line(s) of "
-                << path.string() << "\n";
 
     std::vector<Sample> out;
     out.reserve(file.records.size());

@@ -87,21 +87,16 @@ std::filesystem::path longbench_default_file(const std::filesystem::path& data_r
 }
 
 LongBenchFile load_longbench_file(const std::filesystem::path& path, const TaskContext& context) {
-  const bool skip_malformed = context.on_malformed == MalformedPolicy::kSkip;
   LongBenchFile out;
   out.path = path;
-  JsonlReadResult read = read_jsonl(path, skip_malformed);
-  out.skipped = read.skipped;
-  for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+  JsonlReadResult read = read_jsonl(path, context);
   std::map<std::string, int> first_line;
   for (const auto& record : read.records) {
     LongBenchRecord parsed;
     try {
       parsed = parse_record(record, path);
     } catch (const Error& e) {
-      if (!skip_malformed || e.kind() != ErrorKind::kInput) throw;
-      ++out.skipped;
-      context.malformed->add(path.string(), e.what());
+      drop_malformed_record(context, path, e);
       continue;
     }
     auto [it, inserted] = first_line.emplace(parsed.id, parsed.line);

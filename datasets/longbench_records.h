@@ -29,7 +29,6 @@ struct LongBenchRecord {
 struct LongBenchFile {
   std::filesystem::path path;
   std::vector<LongBenchRecord> records;
-  int skipped = 0;                       // malformed lines / records skipped (on_malformed: skip)
 };
 
 // <data_root>/longbench/data/<dataset>[_e].jsonl, else the same with .jsonl.gz. When neither

@@ -39,9 +39,7 @@ class LongProcHtmlToTsvTask : public Task {
     int max_new = params_.at("max_new_tokens").get<int>();
     if (max_new == 0) max_new = default_max_new_tokens(group);
 
-    const bool skip = context.on_malformed == MalformedPolicy::kSkip;
-    JsonlReadResult read = read_jsonl(path, skip);
-    for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+    JsonlReadResult read = read_jsonl(path, context);
     std::vector<Sample> out;
     std::set<std::string> ids;
     for (const auto& record : read.records) {
@@ -74,9 +72,7 @@ class LongProcHtmlToTsvTask : public Task {
         sample.max_new_tokens = max_new;
         out.push_back(std::move(sample));
       } catch (const Error& e) {
-        // task.on_malformed: skip drops a record whose fields are missing or malformed.
-        if (!skip || e.kind() != ErrorKind::kInput) throw;
-        context.malformed->add(path.string(), e.what());
+        drop_malformed_record(context, path, e);  // task.on_malformed: skip drops it, else rethrows
       }
     }
     KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records");

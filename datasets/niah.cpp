@@ -14,6 +14,7 @@
 // Essay order: Python's glob returns directory order (filesystem dependent); kvbench sorts the
 // names (byte order), which is reproducible. LICENSE* files in the folder are not essays.
 #include "datasets/jsonl_reader.h"
+#include "datasets/python_text.h"
 #include "datasets/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
@@ -51,21 +52,6 @@ std::string format_depth(double depth) {
   std::string s = out.str();
   while (!s.empty() && s.back() == '0') s.pop_back();
   return s;
-}
-
-// Python text-mode reading (the original's open(file, 'r')): "\r\n" and "\r" become "\n".
-std::string universal_newlines(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r') {
-      out += '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
 }
 
 class NiahClassicTask : public Task {

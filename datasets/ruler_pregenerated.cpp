@@ -57,9 +57,7 @@ class RulerPregeneratedTask : public Task {
     const std::string family = resolved_family(path);
     int budget = params_.at("tokens_to_generate").get<int>();
     if (budget == 0) budget = tokens_to_generate_of(family);
-    const bool skip = context.on_malformed == MalformedPolicy::kSkip;
-    JsonlReadResult read = read_jsonl(path, skip);
-    for (const auto& problem : read.problems) context.malformed->add(path.string(), problem);
+    JsonlReadResult read = read_jsonl(path, context);
     std::vector<Sample> out;
     std::set<int64_t> seen;
     for (const auto& record : read.records) {
@@ -98,9 +96,7 @@ class RulerPregeneratedTask : public Task {
         sample.metadata["bucket"] = file_stem(path);
         out.push_back(std::move(sample));
       } catch (const Error& e) {
-        // task.on_malformed: skip drops a record whose fields are missing or malformed.
-        if (!skip || e.kind() != ErrorKind::kInput) throw;
-        context.malformed->add(path.string(), e.what());
+        drop_malformed_record(context, path, e);  // task.on_malformed: skip drops it, else rethrows
       }
     }
     KVBENCH_CHECK_INPUT(!out.empty(), path.string(), ": no records");

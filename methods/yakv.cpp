@@ -90,10 +90,7 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
   KVMemory memory() const override {
     KVMemory m;
     for (const Layer& l : layers_) {
-      m.kv_device_bytes += exact_bytes(l) + (l.keys.on_host() ? 0 : l.keys.nbytes());
-      m.metadata_device_bytes += l.landmarks.nbytes();
-      m.host_bytes += (l.keys.on_host() ? l.keys.nbytes() : 0) + (l.values.on_host() ? l.values.nbytes() : 0);
-      m.kv_device_bytes += l.values.on_host() ? 0 : l.values.nbytes();
+      add_resident_bytes(l, m);
       if (l.compressed) m.layer_budgets.push_back(l.budget);
     }
     m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
@@ -232,12 +229,19 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
     return total;
   }
 
+  // Adds layer `l`'s resident bytes: exact and stored rows and landmarks on the device, offloaded
+  // rows on the host.
+  static void add_resident_bytes(const Layer& l, KVMemory& m) {
+    m.kv_device_bytes += exact_bytes(l) + (l.keys.on_host() ? 0 : l.keys.nbytes()) +
+                         (l.values.on_host() ? 0 : l.values.nbytes());
+    m.metadata_device_bytes += l.landmarks.nbytes();
+    m.host_bytes += (l.keys.on_host() ? l.keys.nbytes() : 0) + (l.values.on_host() ? l.values.nbytes() : 0);
+  }
+
   int64_t device_bytes() const {
-    int64_t total = 0;
-    for (const Layer& l : layers_)
-      total += exact_bytes(l) + l.landmarks.nbytes() + (l.keys.on_host() ? 0 : l.keys.nbytes()) +
-               (l.values.on_host() ? 0 : l.values.nbytes());
-    return total;
+    KVMemory m;
+    for (const Layer& l : layers_) add_resident_bytes(l, m);
+    return m.kv_device_bytes + m.metadata_device_bytes;
   }
 
   nlohmann::json params_;

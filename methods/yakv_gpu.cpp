@@ -87,10 +87,7 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
   KVMemory memory() const override {
     KVMemory m;
     for (const Layer& l : layers_) {
-      const int64_t kv = l.keys.bytes() + l.values.bytes();
-      (placement_ == KVPlacement::kDevice ? m.kv_device_bytes : m.host_bytes) += kv;
-      m.kv_device_bytes += prompt_bytes(l);
-      m.metadata_device_bytes += l.landmarks.nbytes();
+      add_resident_bytes(l, m);
       if (l.split_done) {
         LayerBudget b;
         b.sink = l.split.prefix;
@@ -245,13 +242,18 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
     return total;
   }
 
+  // Adds layer `l`'s resident bytes: the prompt rows and landmarks on the device; the fp8/compute
+  // K/V store on the device or the host, per placement_.
+  void add_resident_bytes(const Layer& l, KVMemory& m) const {
+    (placement_ == KVPlacement::kDevice ? m.kv_device_bytes : m.host_bytes) += l.keys.bytes() + l.values.bytes();
+    m.kv_device_bytes += prompt_bytes(l);
+    m.metadata_device_bytes += l.landmarks.nbytes();
+  }
+
   int64_t device_bytes() const {
-    int64_t total = 0;
-    for (const Layer& l : layers_) {
-      total += prompt_bytes(l) + l.landmarks.nbytes();
-      if (placement_ == KVPlacement::kDevice) total += l.keys.bytes() + l.values.bytes();
-    }
-    return total;
+    KVMemory m;
+    for (const Layer& l : layers_) add_resident_bytes(l, m);
+    return m.kv_device_bytes + m.metadata_device_bytes;
   }
 
   float prefix_ratio_, sparse_ratio_, suffix_ratio_;

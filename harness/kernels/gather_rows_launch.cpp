@@ -10,21 +10,10 @@
 namespace kvbench {
 namespace cuda {
 
-int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out, bool check_indices) {
-  const char* op = "gather_rows";
-  ops_detail::check_gather_rows(src, index, out);
-  const at::Device device = detail::check_same_cuda_device(op, {{"src", &src}, {"index", &index}, {"out", &out}});
-  detail::check_contiguous(op, {{"index", &index}});
+kernels::GatherRowsArgs detail::gather_rows_args(const at::Tensor& src, const at::Tensor& index,
+                                                  const at::Tensor& out) {
   const int64_t elem = static_cast<int64_t>(src.element_size());
-  const int64_t bytes = out.numel() * elem;
-  if (out.numel() == 0) return bytes;
-  const c10::cuda::CUDAGuard guard(device);
-  at::Tensor flag;
   kernels::GatherRowsArgs a;
-  if (check_indices) {
-    flag = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device));
-    a.bad_index = flag.data_ptr<int>();
-  }
   a.src = src.data_ptr();
   a.out = out.data_ptr();
   a.index = index.data_ptr<int64_t>();
@@ -39,6 +28,24 @@ int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const a
   a.out_stride_b = out.stride(0) * elem;
   a.out_stride_h = out.stride(1) * elem;
   a.out_stride_k = out.stride(2) * elem;
+  return a;
+}
+
+int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out, bool check_indices) {
+  const char* op = "gather_rows";
+  ops_detail::check_gather_rows(src, index, out);
+  const at::Device device = detail::check_same_cuda_device(op, {{"src", &src}, {"index", &index}, {"out", &out}});
+  detail::check_contiguous(op, {{"index", &index}});
+  const int64_t elem = static_cast<int64_t>(src.element_size());
+  const int64_t bytes = out.numel() * elem;
+  if (out.numel() == 0) return bytes;
+  const c10::cuda::CUDAGuard guard(device);
+  at::Tensor flag;
+  kernels::GatherRowsArgs a = detail::gather_rows_args(src, index, out);
+  if (check_indices) {
+    flag = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device));
+    a.bad_index = flag.data_ptr<int>();
+  }
   const cudaError_t status = kernels::launch_gather_rows(a, c10::cuda::getCurrentCUDAStream(device.index()));
   detail::check_launch(op, static_cast<int>(status), cudaGetErrorString(status));
   if (check_indices)

@@ -32,6 +32,19 @@ struct HostToDevice::CudaState {
       : side(c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index())) {}
   c10::cuda::CUDAStream side;
   std::vector<at::Tensor> in_flight;  // tensors read by copies issued since the last wait()
+
+  // Orders the side stream after the work queued so far on `device`'s compute stream.
+  void follow_compute(const at::Device& device) {
+    at::cuda::CUDAEvent compute_done;
+    compute_done.record(c10::cuda::getCurrentCUDAStream(device.index()));
+    compute_done.block(side);
+  }
+  // Bookkeeping after a copy into `dst` reading `src` was issued on the side stream: the caching
+  // allocator must not reuse dst's memory before it, and src stays referenced until wait().
+  void issued(const at::Tensor& dst, const at::Tensor& src) {
+    c10::cuda::CUDACachingAllocator::recordStream(dst.storage().data_ptr(), side);
+    in_flight.push_back(src);
+  }
   // Tensors of earlier copies, released once the event recorded after them (in wait()) completed.
   std::vector<std::pair<std::shared_ptr<at::cuda::CUDAEvent>, std::vector<at::Tensor>>> retired;
 
@@ -51,6 +64,16 @@ struct HostToDevice::CudaState {};
 #endif
 
 namespace {
+
+// dst <- src.index_select(dim, index), in place when dst is contiguous.
+void select_into(const at::Tensor& dst, const at::Tensor& src, int64_t dim, const at::Tensor& index) {
+  if (dst.is_contiguous()) {
+    at::Tensor out = dst;
+    at::index_select_out(out, src, dim, index);
+  } else {
+    dst.copy_(at::index_select(src, dim, index));
+  }
+}
 
 void check_pair(const at::Tensor& src_host, const at::Tensor& dst, const char* what) {
   KVBENCH_ASSERT(src_host.defined() && dst.defined(), what, ": undefined tensor");
@@ -109,15 +132,12 @@ void HostToDevice::copy(const at::Tensor& src_host, const at::Tensor& dst) {
 #ifdef KVBENCH_TORCH_CUDA
   if (cuda_) {
     const c10::cuda::CUDAGuard guard(device_);
-    at::cuda::CUDAEvent compute_done;
-    compute_done.record(c10::cuda::getCurrentCUDAStream(device_.index()));
-    compute_done.block(cuda_->side);
+    cuda_->follow_compute(device_);
     {
       const c10::cuda::CUDAStreamGuard on_side(cuda_->side);
       dst.copy_(src_host, /*non_blocking=*/true);
     }
-    c10::cuda::CUDACachingAllocator::recordStream(dst.storage().data_ptr(), cuda_->side);
-    cuda_->in_flight.push_back(src_host);
+    cuda_->issued(dst, src_host);
     bytes_copied_ += static_cast<int64_t>(dst.nbytes());
     return;
   }
@@ -142,20 +162,14 @@ void HostToDevice::gather(const at::Tensor& src_host, int64_t dim, const at::Ten
 #ifdef KVBENCH_TORCH_CUDA
   if (cuda_) {
     const c10::cuda::CUDAGuard guard(device_);
-    at::cuda::CUDAEvent compute_done;
-    compute_done.record(c10::cuda::getCurrentCUDAStream(device_.index()));
-    compute_done.block(cuda_->side);
+    cuda_->follow_compute(device_);
     const at::Tensor alias = device_alias(src_host, device_);
     {
       const c10::cuda::CUDAStreamGuard on_side(cuda_->side);
       if (alias.defined()) {
         // Page-locked source: the device reads the selected rows straight from host memory.
         const at::Tensor device_index = index.to(device_, /*non_blocking=*/true);
-        if (dst.is_contiguous()) {
-          at::index_select_out(const_cast<at::Tensor&>(dst), alias, dim, device_index);
-        } else {
-          dst.copy_(at::index_select(alias, dim, device_index));
-        }
+        select_into(dst, alias, dim, device_index);
         cuda_->in_flight.push_back(index);
       } else {
         // Pageable source: gather on the host, then one asynchronous copy of the staged rows.
@@ -166,18 +180,12 @@ void HostToDevice::gather(const at::Tensor& src_host, int64_t dim, const at::Ten
         cuda_->in_flight.push_back(staged);
       }
     }
-    c10::cuda::CUDACachingAllocator::recordStream(dst.storage().data_ptr(), cuda_->side);
-    cuda_->in_flight.push_back(src_host);
+    cuda_->issued(dst, src_host);
     bytes_copied_ += static_cast<int64_t>(dst.nbytes());
     return;
   }
 #endif
-  const at::Tensor host_index = index.to(at::kCPU);
-  if (dst.is_contiguous()) {
-    at::index_select_out(const_cast<at::Tensor&>(dst), src_host, dim, host_index);
-  } else {
-    dst.copy_(at::index_select(src_host, dim, host_index));
-  }
+  select_into(dst, src_host, dim, index.to(at::kCPU));
   bytes_copied_ += static_cast<int64_t>(dst.nbytes());
 }
 

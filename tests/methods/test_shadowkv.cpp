@@ -10,6 +10,7 @@
 #include "harness/model/rope.h"
 #include "methods/method.h"
 #include "methods/shadowkv_ops.h"
+#include "tests/methods/attention_calls.h"
 #include "tests/model/tiny_models.h"
 
 #include <ATen/Parallel.h>
@@ -224,19 +225,8 @@ TEST(ShadowKV, DecodeAttendsExactlyTheKeptSetAndCountsHits) {
   at::Tensor q_pre = at::randn({1, hq, s + steps, d}) * 3;
   at::Tensor positions = at::arange(s + steps, at::kLong).unsqueeze(0);
   at::Tensor k_post = rope.apply(k_pre, positions), q_post = rope.apply(q_pre, positions);
-  auto call_for = [&](int64_t begin, int64_t n, AttentionPhase phase) {
-    AttentionCall call;
-    call.phase = phase;
-    call.slot_offset = begin;
-    call.query = q_post.narrow(2, begin, n);
-    call.key = k_post.narrow(2, begin, n);
-    call.key_pre_rope = k_pre.narrow(2, begin, n);
-    call.value = v.narrow(2, begin, n);
-    call.positions = positions.narrow(1, begin, n);
-    call.valid = at::ones({1, n}, at::kBool);
-    call.scale = scale;
-    return call;
-  };
+  const test::LayerSequence sequence{q_post, k_pre, k_post, v, positions, scale};
+  auto call_for = [&](int64_t begin, int64_t n, AttentionPhase phase) { return sequence.call(begin, n, phase); };
   // Layout: 16 context chunks, tail 37, 3 outliers, 13 landmarks, 5 selected; rank 10.
   ChunkLayout l = chunk_layout(s, chunk, 4, 3, 40);
   ASSERT_EQ(l.selected, 5);

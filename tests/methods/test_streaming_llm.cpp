@@ -7,6 +7,7 @@
 #include "harness/model/rope.h"
 #include "methods/method.h"
 #include "tests/methods/method_equivalence.h"
+#include "tests/methods/attention_calls.h"
 #include "tests/model/tiny_models.h"
 
 #include <gtest/gtest.h>
@@ -45,19 +46,9 @@ TEST(StreamingLLM, KeepsSinksAndRecentWindowWithReassignedPositions) {
   for (bool reassign : {true, false}) {
     auto method = make(sink, recent, reassign);
     method->reset(view, 1, prompt + steps);
+    const test::LayerSequence sequence{q_post, k_pre, k_post, v, positions, scale};
     auto call_for = [&](int64_t begin, int64_t n, AttentionPhase phase, bool last) {
-      AttentionCall call;
-      call.phase = phase;
-      call.last_prefill_chunk = last;
-      call.slot_offset = begin;
-      call.query = q_post.narrow(2, begin, n);
-      call.key = k_post.narrow(2, begin, n);
-      call.key_pre_rope = k_pre.narrow(2, begin, n);
-      call.value = v.narrow(2, begin, n);
-      call.positions = positions.narrow(1, begin, n);
-      call.valid = at::ones({1, n}, at::kBool);
-      call.scale = scale;
-      return call;
+      return sequence.call(begin, n, phase, last);
     };
     // Prefill in two chunks is exact over the whole prompt (last query sees all 23 keys).
     method->attend(call_for(0, 10, AttentionPhase::kPrefill, false));

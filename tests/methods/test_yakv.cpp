@@ -10,6 +10,7 @@
 #include "harness/model/rope.h"
 #include "methods/method.h"
 #include "methods/yakv_stores.h"
+#include "tests/methods/attention_calls.h"
 #include "tests/model/tiny_models.h"
 
 #include <gtest/gtest.h>
@@ -68,18 +69,7 @@ struct Synthetic {
   }
   ModelView view() const { return ModelView{&config, nullptr, rope.get()}; }
   AttentionCall call(int64_t layer, int64_t begin, int64_t n, AttentionPhase phase) const {
-    AttentionCall c;
-    c.layer = layer;
-    c.phase = phase;
-    c.slot_offset = begin;
-    c.query = q.narrow(2, begin, n);
-    c.key = k_post.narrow(2, begin, n);
-    c.key_pre_rope = k_pre.narrow(2, begin, n);
-    c.value = v.narrow(2, begin, n);
-    c.positions = positions.narrow(1, begin, n);
-    c.valid = at::ones({1, n}, at::kBool);
-    c.scale = scale;
-    return c;
+    return test::LayerSequence{q, k_pre, k_post, v, positions, scale}.call(begin, n, phase, true, layer);
   }
   // Runs prefill (two chunks) and returns nothing; both layers see the same tensors.
   void prefill(KVMethod& method) const {

@@ -7,6 +7,7 @@
 // shared-memory staging and the launch configurations.
 #include "harness/error.h"
 #include "harness/kernels/kernel_math.h"
+#include "harness/kernels/ops_cuda.h"
 #include "harness/kv/ops.h"
 #include "harness/model/rope.h"
 
@@ -201,29 +202,9 @@ TEST(TopkEmulated, OrderKeyIsMonotone) {
 
 // --- gather ---------------------------------------------------------------------------------------
 
-GatherRowsArgs gather_args(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out) {
-  const int64_t es = src.element_size();
-  GatherRowsArgs a;
-  a.src = src.data_ptr();
-  a.out = out.data_ptr();
-  a.index = index.data_ptr<int64_t>();
-  a.batch = src.size(0);
-  a.heads = src.size(1);
-  a.src_rows = src.size(2);
-  a.k = index.size(2);
-  a.row_bytes = src.size(3) * es;
-  a.src_stride_b = src.stride(0) * es;
-  a.src_stride_h = src.stride(1) * es;
-  a.src_stride_s = src.stride(2) * es;
-  a.out_stride_b = out.stride(0) * es;
-  a.out_stride_h = out.stride(1) * es;
-  a.out_stride_k = out.stride(2) * es;
-  return a;
-}
-
 // gather_rows_kernel with the unit launch_gather_rows picks; returns that unit.
 int emulate_gather(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out) {
-  const GatherRowsArgs a = gather_args(src, index, out);
+  const GatherRowsArgs a = cuda::detail::gather_rows_args(src, index, out);
   const int unit = kernels::gather_rows_vector_bytes(a);
   const int64_t total = a.batch * a.heads * a.k * (a.row_bytes / unit);
   for (int64_t idx = 0; idx < total; ++idx) {
