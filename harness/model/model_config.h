@@ -13,13 +13,23 @@
 namespace kvbench {
 
 struct RopeConfig {
-  std::string type = "default";      // "default" or "llama3"
+  // "default", "llama3", "linear", "dynamic" (dynamic NTK) or "yarn", as transformers'
+  // modeling_rope_utils names them.
+  std::string type = "default";
   double theta = 10000.0;
+  double factor = 1.0;                         // llama3, linear, dynamic, yarn
   // llama3 scaling (type == "llama3")
-  double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
+  int64_t original_max_position_embeddings = 8192;  // llama3, yarn: the pretraining window
+  // dynamic NTK: the window past which the base grows with the sequence (config max_position_embeddings)
+  int64_t max_position_embeddings = 0;
+  // yarn: cos/sin are multiplied by attention_factor; the ramp between beta_fast and beta_slow
+  // rotations (floored/ceiled when truncate) blends interpolated and extrapolated frequencies.
+  double attention_factor = 1.0;
+  double beta_fast = 32.0;
+  double beta_slow = 1.0;
+  bool truncate = true;
 };
 
 struct ModelConfig {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Rotary position embedding (RoPE) in the Hugging Face "rotate half" layout: default frequencies or
-// Llama-3 frequency scaling. cos/sin are computed in fp32 from integer positions and cast to the
+// Rotary position embedding (RoPE) in the Hugging Face "rotate half" layout: default frequencies,
+// Llama-3, linear, dynamic-NTK or YaRN scaling (YaRN also scales cos/sin by its attention factor;
+// dynamic NTK derives its frequencies from the largest position of each call). cos/sin are computed in fp32 from integer positions and cast to the
 // activation dtype, exactly as transformers does, so any position (e.g. a KV method re-applying RoPE
 // to gathered pre-RoPE keys at their original positions) can be rotated on demand.
 #pragma once
@@ -15,7 +16,10 @@ class Rope {
  public:
   Rope(const RopeConfig& config, int64_t head_dim, at::Device device);
 
-  const at::Tensor& inv_freq() const { return inv_freq_; }   // [head_dim/2] fp32
+  // [head_dim/2] fp32; for dynamic NTK, the frequencies within max_position_embeddings.
+  const at::Tensor& inv_freq() const { return inv_freq_; }
+  // cos/sin are multiplied by this (YaRN's attention factor; 1 otherwise).
+  double attention_scaling() const { return attention_scaling_; }
   int64_t head_dim() const { return head_dim_; }
   // positions [B, T] int64 -> cos, sin [B, T, head_dim] in `dtype`.
   std::pair<at::Tensor, at::Tensor> cos_sin(const at::Tensor& positions, at::ScalarType dtype) const;
@@ -25,8 +29,13 @@ class Rope {
   static at::Tensor apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
  private:
+  // The frequencies a call at `positions` uses (differs from inv_freq_ only for dynamic NTK).
+  at::Tensor inv_freq_for(const at::Tensor& positions) const;
+
+  RopeConfig config_;
   at::Tensor inv_freq_;
   int64_t head_dim_;
+  double attention_scaling_ = 1.0;
 };
 
 }  // namespace kvbench
