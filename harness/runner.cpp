@@ -98,7 +98,8 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
               << malformed.to_json()["examples"][0].get<std::string>() << "\n";
   }
   std::vector<std::unique_ptr<Metric>> metrics;
-  for (const auto& name : plan.task->metrics(plan.context)) {
+  const std::vector<std::string> metric_names = plan.task->metrics(plan.context);
+  for (const auto& name : metric_names) {
     const auto* entry = MetricRegistry::instance().find(name);
     KVBENCH_ASSERT(entry != nullptr, "task ", plan.run.resolved["task"]["name"], " names metric '",
                    name, "' which is not registered");
@@ -172,6 +173,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
 
   outcome.metrics = aggregate_samples(selected_ids, store.rows());
   outcome.metrics["n_samples"]["malformed_skipped"] = malformed.skipped();
+  outcome.metrics["official"] = official_aggregates(metric_names, metrics, samples, store.rows());
   outcome.metrics["run"] = {{"hash", plan.hash}, {"label", plan.label},
                             {"task", plan.run.resolved["task"]["name"]},
                             {"protocol", plan.run.resolved["task"]["protocol"]},
@@ -190,6 +192,49 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   run_status["interrupted"] = interrupted;
   store.write_json("run.json", run_status);
   return outcome;
+}
+
+json official_aggregates(const std::vector<std::string>& names, const std::vector<std::unique_ptr<Metric>>& metrics,
+                         const std::vector<Sample>& samples, const std::map<std::string, json>& rows) {
+  std::vector<ScoredSample> scored;
+  size_t missing = 0, errors = 0;
+  for (const Sample& sample : samples) {
+    auto it = rows.find(sample.id);
+    if (it == rows.end()) {
+      ++missing;
+      continue;
+    }
+    const json& row = it->second;
+    const bool failed = row.contains("error") && !row["error"].is_null();
+    errors += failed ? 1 : 0;
+    ScoredSample s;
+    s.prediction = failed ? std::string() : row.value("prediction", std::string());
+    s.references = sample.references;
+    s.metadata = sample.metadata;
+    const json row_scores = failed ? json::object() : row.value("scores", json::object());
+    for (const auto& [name, value] : row_scores.items()) s.scores[name] = value.get<double>();
+    scored.push_back(std::move(s));
+  }
+  json out = json::object();
+  for (size_t m = 0; m < metrics.size(); ++m) {
+    // An error row's scores: the metric's own score of the empty prediction.
+    std::vector<ScoredSample> view = scored;
+    for (ScoredSample& s : view)
+      if (s.scores.empty()) s.scores = metrics[m]->score(s.prediction, s.references, s.metadata);
+    json entry = {{"n", view.size()}, {"missing", missing}, {"errors", errors},
+                  {"error_policy", "a sample that ended with an error is scored as an empty prediction"}};
+    if (missing == 0 && !view.empty()) {
+      OfficialAggregate a = metrics[m]->aggregate(view);
+      entry["name"] = a.name;
+      entry["value"] = a.value;
+      entry["scale"] = a.scale;
+      entry["parts"] = a.parts;
+    } else {
+      entry["value"] = nullptr;
+    }
+    out[names.at(m)] = entry;
+  }
+  return out;
 }
 
 }  // namespace kvbench

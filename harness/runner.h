@@ -7,6 +7,7 @@
 #pragma once
 
 #include "datasets/task.h"
+#include "metrics/metric.h"
 #include "harness/engine.h"
 #include "harness/run_config.h"
 
@@ -14,6 +15,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,5 +53,15 @@ RunPlan plan_run(const RunConfig& run);
 std::vector<Sample> select_samples(std::vector<Sample> all, const nlohmann::json& task_config);
 
 RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options);
+
+// metrics.json "official": per metric of the task, its official task-level aggregate
+// (Metric::aggregate: {name, value, scale, parts}) over the selected samples in task order, with
+// "n" and "errors". A sample that ended with an error counts as an empty prediction scored by the
+// metric (the official evaluators score a missing answer 0); "error_policy" records that. Null
+// "value" while any selected sample is missing (a partial run has no official number).
+// `names[i]` is the registered name of `metrics[i]`.
+nlohmann::json official_aggregates(const std::vector<std::string>& names,
+                                   const std::vector<std::unique_ptr<Metric>>& metrics, const std::vector<Sample>& samples,
+                                   const std::map<std::string, nlohmann::json>& rows);
 
 }  // namespace kvbench

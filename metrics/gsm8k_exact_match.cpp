@@ -119,6 +119,13 @@ class Gsm8kExactMatch : public Metric {
             {"exact_match,flexible-extract",
              exact_match(lmeval_regex_filter(flexible_, flexible_group_, fallback_, prediction), target)}};
   }
+  // lm-eval reports each filter's mean exact_match (0..1); strict-match is the headline, flexible a part.
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    OfficialAggregate out = mean_aggregate(samples, "exact_match,strict-match", "0..1, lm-eval mean");
+    out.parts["exact_match,flexible-extract"] =
+        mean_aggregate(samples, "exact_match,flexible-extract", "").value;
+    return out;
+  }
 
  private:
   double exact_match(const std::string& filtered, const std::string& target) const {

@@ -145,4 +145,23 @@ nlohmann::json longbench_metric_extra(const std::string& function_name) {
           {"metadata", {"dataset", "all_classes"}}};
 }
 
+OfficialAggregate LongBenchMetric::aggregate(const std::vector<ScoredSample>& samples) const {
+  std::vector<double> scores, lengths;
+  bool all_have_length = true;
+  for (const ScoredSample& s : samples) {
+    scores.push_back(s.scores.at(score_name_));
+    const nlohmann::json& length = s.metadata.is_object() && s.metadata.contains("length") ? s.metadata["length"]
+                                                                                          : nlohmann::json();
+    all_have_length = all_have_length && length.is_number();
+    if (length.is_number()) lengths.push_back(length.get<double>());
+  }
+  OfficialAggregate out{score_name_, longbench_dataset_score(scores), "0..100, eval.py round(100 * mean, 2)",
+                        nlohmann::json::object()};
+  if (all_have_length && !samples.empty() && samples.front().metadata.contains("bucket")) {
+    for (const auto& [bucket, value] : longbench_e_scores(scores, lengths))
+      out.parts[bucket] = std::isnan(value) ? nlohmann::json() : nlohmann::json(value);
+  }
+  return out;
+}
+
 }  // namespace kvbench

@@ -70,6 +70,9 @@ class LongBenchMetric : public Metric {
       : score_name_(std::move(score_name)), fn_(fn) {}
   Scores score(const std::string& prediction, const std::vector<std::string>& references,
                const nlohmann::json& sample_metadata) const override;
+  // eval.py: round(100 * total / n, 2); for samples whose metadata has "length" (LongBench-E), the
+  // scorer_e buckets as parts (null for an empty bucket, where numpy gives NaN).
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override;
 
  private:
   std::string score_name_;

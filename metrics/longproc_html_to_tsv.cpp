@@ -242,6 +242,13 @@ class HtmlToTsvMetric : public Metric {
     return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1},
             {"error", s.error ? 1.0 : 0.0}};
   }
+  // The reference averages the per-sample row F1 (and precision/recall) over the task, 0..1.
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    OfficialAggregate out = mean_aggregate(samples, "f1", "0..1, mean over samples");
+    out.parts["precision"] = mean_aggregate(samples, "precision", "").value;
+    out.parts["recall"] = mean_aggregate(samples, "recall", "").value;
+    return out;
+  }
 };
 
 }  // namespace

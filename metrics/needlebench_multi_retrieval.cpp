@@ -105,6 +105,20 @@ class NeedleBenchMultiRetrieval : public Metric {
     for (const auto& kv : needlebench_scores({prediction}, references)) out[kv.first] = kv.second;
     return out;
   }
+  // NeedleBenchParallelEvaluator over the whole task: average_score, the Depth<d> scores as parts.
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    std::vector<std::string> predictions, answers;
+    for (const ScoredSample& s : samples) {
+      predictions.push_back(s.prediction);
+      answers.push_back(s.references.at(0));
+    }
+    OfficialAggregate out{"average_score", 0, "0..100, NeedleBenchParallelEvaluator", nlohmann::json::object()};
+    for (const auto& [name, value] : needlebench_scores(predictions, answers)) {
+      if (name == "average_score") out.value = value;
+      else out.parts[name] = value;
+    }
+    return out;
+  }
 };
 
 }  // namespace

@@ -47,11 +47,17 @@ class RulerStringMatch : public Metric {
                const nlohmann::json&) const override {
     std::string pred = postprocess_ ? ruler_postprocess(prediction) : prediction;
     // RULER: sum(per-sample values) / len(preds) * 100; for one sample that is value / 1 * 100.
-    return {{all_ ? "string_match_all" : "string_match_part",
-             ruler_hit_fraction(pred, references, all_) / 1.0 * 100}};
+    return {{name(), ruler_hit_fraction(pred, references, all_) / 1.0 * 100}};
+  }
+  // evaluate.py: round(sum(per-sample scores) / n * 100, 2) (ruler_task_score).
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    std::vector<double> scores;
+    for (const ScoredSample& s : samples) scores.push_back(s.scores.at(name()));
+    return {name(), ruler_task_score(scores), "0..100, RULER round(mean, 2)", nlohmann::json::object()};
   }
 
  private:
+  const char* name() const { return all_ ? "string_match_all" : "string_match_part"; }
   bool all_, postprocess_;
 };
 

@@ -141,6 +141,20 @@ class Text2JsonMetric : public Metric {
     if (s.bad) return {{"bad_sample", 1.0}};
     return {{"text2json_score", s.score}, {"bad_sample", 0.0}};
   }
+  // Text2jsonEvaluator: average_score = 100 * sum(score) / (n - bad), bad-gold samples excluded.
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    std::vector<Text2JsonSample> rows;
+    for (const ScoredSample& s : samples) {
+      Text2JsonSample row;
+      row.bad = s.scores.at("bad_sample") != 0;
+      if (!row.bad) row.score = s.scores.at("text2json_score");
+      rows.push_back(row);
+    }
+    OfficialAggregate out{"average_score", text2json_average(rows), "0..100, 100 * sum / (n - bad)",
+                          nlohmann::json::object()};
+    out.parts["bad_samples"] = std::count_if(rows.begin(), rows.end(), [](const Text2JsonSample& r) { return r.bad; });
+    return out;
+  }
 };
 
 }  // namespace

@@ -72,6 +72,9 @@ class ExactMetric : public Metric {
       if (r == prediction) return {{"test_exact", 1.0}};
     return {{"test_exact", 0.0}};
   }
+  OfficialAggregate aggregate(const std::vector<ScoredSample>& samples) const override {
+    return mean_aggregate(samples, "test_exact", "0..1, mean");
+  }
 };
 
 // Registers the test task ("test.counting", param `count`), the metric and a test method entry in
