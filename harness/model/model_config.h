@@ -4,6 +4,8 @@
 // (rope_theta + rope_scaling) and the transformers-5 layout (rope_parameters).
 #pragma once
 
+#include "harness/kv/rope.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -11,26 +13,6 @@
 #include <vector>
 
 namespace kvbench {
-
-struct RopeConfig {
-  // "default", "llama3", "linear", "dynamic" (dynamic NTK) or "yarn", as transformers'
-  // modeling_rope_utils names them.
-  std::string type = "default";
-  double theta = 10000.0;
-  double factor = 1.0;                         // llama3, linear, dynamic, yarn
-  // llama3 scaling (type == "llama3")
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;  // llama3, yarn: the pretraining window
-  // dynamic NTK: the window past which the base grows with the sequence (config max_position_embeddings)
-  int64_t max_position_embeddings = 0;
-  // yarn: cos/sin are multiplied by attention_factor; the ramp between beta_fast and beta_slow
-  // rotations (floored/ceiled when truncate) blends interpolated and extrapolated frequencies.
-  double attention_factor = 1.0;
-  double beta_fast = 32.0;
-  double beta_slow = 1.0;
-  bool truncate = true;
-};
 
 struct ModelConfig {
   std::string architecture;          // architectures[0], e.g. "LlamaForCausalLM"

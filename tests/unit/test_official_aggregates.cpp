@@ -5,9 +5,9 @@
 // the same stored predictions, with a sample that ended with an error counted as an empty prediction,
 // as the recorded error_policy says. A partial run has no official value.
 #include "harness/config_document.h"
-#include "harness/engine.h"
-#include "harness/run_config.h"
-#include "harness/runner.h"
+#include "harness/engine/engine.h"
+#include "harness/run/run_config.h"
+#include "harness/run/runner.h"
 #include "tests/datasets/longbench_test_support.h"
 #include "tests/unit/parity_util.h"
 
