@@ -114,7 +114,7 @@ int cmd_validate(const CommonRunArgs& args, bool as_json) {
   return 0;
 }
 
-int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
+int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool allow_version_mix) {
   std::vector<RunConfig> runs = load(args);
   std::vector<RunPlan> plans;
   for (const auto& run : runs) {
@@ -134,6 +134,7 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
     if (g_stop.load()) break;
     RunOptions options;
     options.retry_errors = retry_errors;
+    options.allow_version_mix = allow_version_mix;
     options.stop = &g_stop;
     options.progress = !no_progress;
     try {
@@ -178,11 +179,13 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", KVBENCH_VERSION);
 
   CommonRunArgs run_args;
-  bool retry_errors = false, no_progress = false;
+  bool retry_errors = false, no_progress = false, allow_version_mix = false;
   CLI::App* run = app.add_subcommand("run", "Run one config or a whole sweep (resumes where it stopped)");
   add_common(run, run_args);
   run->add_flag("--retry-errors", retry_errors, "run again the samples recorded with an error");
   run->add_flag("--no-progress", no_progress, "no progress bar or progress log lines");
+  run->add_flag("--allow-version-mix", allow_version_mix,
+                "resume runs recorded by another kvbench version or with other model weights");
   run->footer(
       "Examples:\n"
       "  kvbench run configs/demo.yaml\n"
@@ -260,7 +263,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
-    if (*run) return cmd_run(run_args, retry_errors, no_progress);
+    if (*run) return cmd_run(run_args, retry_errors, no_progress, allow_version_mix);
     if (*validate) return cmd_validate(validate_args, validate_json);
     if (*list) return cmd_list(list_kind, list_json);
     if (*data) {

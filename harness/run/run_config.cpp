@@ -251,8 +251,12 @@ std::string run_label(const json& resolved) {
          "/" + clean(method["name"].get<std::string>()) + "/" + clean(budget);
 }
 
-json identity_config(const json& resolved) {
+json identity_config(const json& resolved, const std::string& model_structure_sha256) {
   json id = resolved;
+  if (!model_structure_sha256.empty()) {
+    id["model"].erase("path");
+    id["model"]["structure_sha256"] = model_structure_sha256;
+  }
   id["output"].erase("dir");
   id["output"].erase("per_step_accounting");  // what is recorded, not what is run
   id["task"].erase("limit");
@@ -263,8 +267,9 @@ json identity_config(const json& resolved) {
 
 std::string canonical_json(const json& value) { return value.dump(); }
 
-std::string run_hash(const json& resolved, const std::string& dataset_sha256) {
-  return sha256_hex(canonical_json(identity_config(resolved)) + "\n" + dataset_sha256).substr(0, 8);
+std::string run_hash(const json& resolved, const std::string& dataset_sha256, const std::string& model_structure_sha256) {
+  return sha256_hex(canonical_json(identity_config(resolved, model_structure_sha256)) + "\n" + dataset_sha256)
+      .substr(0, 8);
 }
 
 }  // namespace kvbench

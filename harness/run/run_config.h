@@ -47,10 +47,13 @@ std::string run_label(const nlohmann::json& resolved);
 // (output.dir), what is recorded (output.per_step_accounting) and which samples are selected
 // (task.limit, task.ids): the same run extended to more
 // samples resumes in the same directory.
-nlohmann::json identity_config(const nlohmann::json& resolved);
+// `model_structure_sha256` (model_identity.h), when not empty, replaces model.path: a moved model
+// folder keeps its runs' hashes.
+nlohmann::json identity_config(const nlohmann::json& resolved, const std::string& model_structure_sha256 = "");
 
 // First 8 hex digits of sha256(canonical identity config + dataset sha256).
-std::string run_hash(const nlohmann::json& resolved, const std::string& dataset_sha256);
+std::string run_hash(const nlohmann::json& resolved, const std::string& dataset_sha256,
+                     const std::string& model_structure_sha256 = "");
 
 // Canonical JSON text: sorted keys, no whitespace, shortest round-trip numbers.
 std::string canonical_json(const nlohmann::json& value);

@@ -4,11 +4,13 @@
 #include "harness/run/aggregate.h"
 #include "harness/run/env_info.h"
 #include "harness/error.h"
+#include "harness/run/model_identity.h"
 #include "harness/run/progress.h"
 #include "harness/run/run_store.h"
 #include "harness/task/metric.h"
 
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -43,6 +45,14 @@ GenerationSettings generation_for(const Sample& sample, const json& generation) 
   return g;
 }
 
+// The JSON object in `path`, or null when the file does not exist or does not parse (a run directory
+// written before, whose files are rewritten now).
+json read_json_if_exists(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in.good()) return nullptr;
+  return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
 }  // namespace
 
 RunPlan plan_run(const RunConfig& run) {
@@ -58,7 +68,10 @@ RunPlan plan_run(const RunConfig& run) {
   plan.context.seed = run.resolved["seed"].get<uint64_t>();
   plan.context.on_malformed = malformed_policy_from_string(task["on_malformed"].get<std::string>());
   plan.dataset_sha256 = plan.task->dataset_sha256(plan.context);
-  plan.hash = run_hash(run.resolved, plan.dataset_sha256);
+  const json& model = run.resolved["model"];
+  plan.model_structure_sha256 = model.contains("path") && model["path"].is_string()
+                                    ? model_structure_sha256(model["path"].get<std::string>()) : "";
+  plan.hash = run_hash(run.resolved, plan.dataset_sha256, plan.model_structure_sha256);
   plan.label = run_label(run.resolved);
   plan.dir = std::filesystem::path(run.resolved["output"]["dir"].get<std::string>()) /
              (plan.label + "__" + plan.hash);
@@ -108,12 +121,36 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
 
   RunStore store(plan.dir);
   if (options.retry_errors) store.drop_error_rows();
+  const json& model = plan.run.resolved["model"];
+  const std::string weights_sha256 =
+      model.contains("path") && model["path"].is_string() ? model_weights_sha256(model["path"].get<std::string>()) : "";
+  const json previous_config = read_json_if_exists(plan.dir / "config.json");
+  if (!store.rows().empty() && !options.allow_version_mix) {
+    // Samples of one run directory come from one code version and one set of weights.
+    const json previous = previous_config.is_object() ? previous_config.value("run", json::object()) : json::object();
+    const std::string old_code = previous.value("code_version", std::string("(not recorded)"));
+    const std::string old_weights = previous.value("weights_sha256", std::string("(not recorded)"));
+    KVBENCH_CHECK_INPUT(old_code == code_version() && old_weights == weights_sha256, (plan.dir / "config.json").string(),
+                        ": its ", store.rows().size(), " recorded samples come from kvbench ", old_code, " with weights ",
+                        old_weights.substr(0, 12), ", this process is kvbench ", code_version(), " with weights ",
+                        weights_sha256.substr(0, 12),
+                        ": resuming would mix them; use a new --out, or --allow-version-mix to resume anyway");
+  }
   json config = plan.run.resolved;
   config["run"] = {{"hash", plan.hash}, {"label", plan.label}, {"dataset_sha256", plan.dataset_sha256},
-                   {"axes", plan.run.axes}};
+                   {"axes", plan.run.axes}, {"code_version", code_version()}, {"weights_sha256", weights_sha256},
+                   {"model_structure_sha256", plan.model_structure_sha256}};
   store.write_json("config.json", config);
   json env = collect_env_info();
   env["engine"] = engine.describe();
+  // Each earlier start of this run (a resume) stays in env.json's history, oldest first.
+  json previous_env = read_json_if_exists(plan.dir / "env.json");
+  json history = previous_env.is_object() ? previous_env.value("history", json::array()) : json::array();
+  if (previous_env.is_object()) {
+    previous_env.erase("history");
+    history.push_back(previous_env);
+  }
+  env["history"] = history;
   store.write_json("env.json", env);
 
   std::vector<std::string> selected_ids;
@@ -139,7 +176,8 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
       interrupted = true;
       break;
     }
-    json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata}};
+    json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata},
+                {"kvbench_version", code_version()}};
     auto start = std::chrono::steady_clock::now();
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);

@@ -27,7 +27,8 @@ struct RunPlan {
   std::unique_ptr<Task> task;
   TaskContext context;          // tokenizer is filled in by execute_run from the engine
   std::string dataset_sha256;
-  std::string hash;             // run_hash(resolved, dataset_sha256)
+  std::string model_structure_sha256;  // model_identity.h ("" without a model folder)
+  std::string hash;             // run_hash(resolved, dataset_sha256, model_structure_sha256)
   std::string label;            // task/protocol/model/method/budget
   std::filesystem::path dir;    // output.dir / label + "__" + hash
 };
@@ -36,6 +37,8 @@ struct RunOptions {
   bool retry_errors = false;                   // redo samples recorded with an error
   const std::atomic<bool>* stop = nullptr;     // set (e.g. by SIGINT) to stop after this sample
   bool progress = true;
+  // Resume a run recorded by another code version or other weights (otherwise an input error).
+  bool allow_version_mix = false;
 };
 
 struct RunOutcome {
