@@ -9,6 +9,7 @@
 #include "datasets/task.h"
 #include "harness/engine.h"
 #include "harness/run_config.h"
+#include "metrics/metric.h"
 
 #include <nlohmann/json.hpp>
 
@@ -51,5 +52,13 @@ RunPlan plan_run(const RunConfig& run);
 std::vector<Sample> select_samples(std::vector<Sample> all, const nlohmann::json& task_config);
 
 RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options);
+
+// The scorers of a task's protocol (task->metrics(context)), built from the metric registry with
+// their default params. execute_run and `kvbench rescore` both score through these two functions.
+std::vector<std::unique_ptr<Metric>> make_task_metrics(const Task& task, const TaskContext& context,
+                                                       const std::string& task_name);
+// Every score of every metric for one prediction; two metrics producing one name is a kvbench bug.
+Scores score_prediction(const std::vector<std::unique_ptr<Metric>>& metrics, const std::string& prediction,
+                        const std::vector<std::string>& references, const nlohmann::json& metadata);
 
 }  // namespace kvbench
