@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kWidth = 720, kHeight = 440;
+constexpr double kWidth = 820, kHeight = 440;
 constexpr const char* kFont = "DejaVu Sans";
 
 // Tableau 10: distinguishable, print-friendly.
@@ -98,7 +98,7 @@ void background_and_title(cairo_t* cr, const std::string& title) {
 }
 
 struct Frame {
-  double left = 70, top = 44, right = kWidth - 190, bottom = kHeight - 54;
+  double left = 70, top = 44, right = kWidth - 290, bottom = kHeight - 54;
 };
 
 }  // namespace
@@ -216,7 +216,7 @@ std::vector<fs::path> render_chart(const Heatmap& chart, const fs::path& stem) {
   auto draw = [&](cairo_t* cr) {
     background_and_title(cr, chart.title);
     Frame f;
-    f.right = kWidth - 120;
+    f.right = kWidth - 130;
     const size_t nx = std::max<size_t>(1, chart.x_ticks.size()), ny = std::max<size_t>(1, chart.y_ticks.size());
     const double cw = (f.right - f.left) / static_cast<double>(nx), ch = (f.bottom - f.top) / static_cast<double>(ny);
     // Red (0) -> yellow -> green (1), the gkamradt colour scale.

@@ -6,6 +6,7 @@
 #include "reports/table.h"
 #include "reports/tables.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -20,7 +21,7 @@ std::string row_name(const ResultGrid& grid, size_t r, bool with_budget) {
   std::string name;
   for (size_t f = 0; f < grid.group_by.size(); ++f) {
     if (grid.group_by[f] == "budget") {
-      if (with_budget) name += (name.empty() ? "" : " ") + budget_text(grid.rows[r]);
+      if (with_budget && !grid.rows[r].full_cache) name += (name.empty() ? "" : " ") + budget_text(grid.rows[r]);
       continue;
     }
     name += (name.empty() ? "" : " ") + grid.rows[r].key[f];
@@ -100,12 +101,17 @@ std::vector<PlotFile> write_plots(const ResultGrid& grid, const std::vector<RunR
     }
     if (cells.empty()) continue;
     Heatmap h;
-    h.title = "NIAH: " + run.model + " / " + run.method + " " + budget_text(run);
+    h.title = "NIAH: " + run.model + " / " + (run.method == "full" ? "full cache" : run.method + " " + budget_text(run));
     h.x_label = "context length (tokens)";
     h.y_label = "needle depth (%)";
     h.value_label = run.metrics.value("scores", json::object()).empty()
                         ? "score"
                         : run.metrics["scores"].begin().key();
+    // Scores on a 0..1 scale, or 0..100 where the official scorer multiplies (RULER, NIAH).
+    double top = 0;
+    for (const auto& [key, xs] : cells)
+      for (double x : xs) top = std::max(top, x);
+    h.vmax = top > 1 ? 100 : 1;
     for (double l : lengths) h.x_ticks.push_back(format_fixed(l, 0));
     for (double d : depths) {
       h.y_ticks.push_back(format_fixed(d, 0));

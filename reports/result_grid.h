@@ -45,8 +45,11 @@ struct ResultGrid {
   long reference_row(size_t row) const;
 };
 
+// The grid points into `runs`, which must outlive it (hence no temporaries).
 ResultGrid build_grid(const std::vector<RunRecord>& runs, const std::vector<std::string>& group_by,
                       bool allow_mixed);
+ResultGrid build_grid(std::vector<RunRecord>&& runs, const std::vector<std::string>& group_by,
+                      bool allow_mixed) = delete;
 
 // Display text of a row's budget: "512 tok (25.0%)", "full" for the full cache, "-" if unknown.
 std::string budget_text(const GridRow& row);

@@ -86,9 +86,7 @@ std::string format_results_table(const std::vector<json>& runs) {
     r.scored = n.value("scored", size_t{0});
     r.selected = n.value("selected", size_t{0});
     const json kv = m.value("kv", json::object());
-    if (kv.contains("budget_total"))
-      r.budget_tokens = kv["budget_total"].value("mean", 0.0) -
-                        (kv.contains("budget_generated") ? kv["budget_generated"].value("mean", 0.0) : 0.0);
+    if (kv.contains("budget_total")) r.budget_tokens = kv["budget_total"].value("mean", 0.0);
     records.push_back(r);
   }
   return format_results_table(records);

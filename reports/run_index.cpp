@@ -143,10 +143,10 @@ RunRecord load_run(const fs::path& dir) {
       r.status = (r.errors == 0 && r.missing == 0 && run_status == "complete") ? "complete" : "partial";
   }
 
-  // Budget: metrics.json kv means of the recorded per-layer budgets, prompt side only.
-  const json kv = r.metrics.value("kv", json::object());
-  double total = mean_of(kv, "budget_total"), generated = mean_of(kv, "budget_generated");
-  if (!std::isnan(total)) r.budget_tokens = total - (std::isnan(generated) ? 0.0 : generated);
+  // Budget: metrics.json kv.budget_total mean, i.e. the recorded per-layer budgets (sink + local +
+  // selected + outliers + generated tokens a layer attends at the last step, averaged over layers),
+  // averaged over samples.
+  r.budget_tokens = mean_of(section(r.metrics, "kv"), "budget_total");
   double input_sum = 0;
   size_t input_n = 0;
   for (const json* row : r.scored_rows())

@@ -31,8 +31,8 @@ struct RunRecord {
   // complete | partial (errors or missing samples) | failed | running | incomplete (no metrics.json)
   std::string status;
   size_t selected = 0, scored = 0, errors = 0, missing = 0;
-  // Prompt-side KV budget per layer: kv.budget_total - kv.budget_generated means (NaN if the run
-  // recorded no budgets), and that as a percentage of the mean prompt length.
+  // KV budget per layer: metrics.json kv.budget_total mean (NaN if the run recorded no budgets),
+  // and that as a percentage of the mean prompt length (input tokens of the scored samples).
   double budget_tokens = std::nan("");
   double budget_percent = std::nan("");
   double mean_input_tokens = std::nan("");

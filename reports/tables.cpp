@@ -94,6 +94,7 @@ Table accuracy_table(const ResultGrid& grid) {
     std::string average_flag;
     bool complete_row = true;
     for (const auto& c : columns) {
+      const bool averaged = grid.task_scores.at(c.task).size() == 1;
       const GridCell* cell = grid.cell(r, c.task);
       std::vector<double> xs = cell ? cell->scores(c.score) : std::vector<double>{};
       if (!cell || xs.empty()) {
@@ -105,11 +106,12 @@ Table accuracy_table(const ResultGrid& grid) {
         } else {
           row.push_back(missing_cell());
         }
-        complete_row = false;
+        if (averaged) complete_row = false;
         continue;
       }
       MeanStderr s = mean_stderr(xs);
       row.push_back(stat_cell(s, cell->flag));
+      if (!averaged) continue;
       means.push_back(s.mean);
       if (!cell->flag.empty()) average_flag = "partial inputs";
     }
@@ -123,7 +125,14 @@ Table accuracy_table(const ResultGrid& grid) {
     }
     t.rows.push_back(row);
   }
-  t.notes.push_back("average: unweighted mean of the task means, only over rows with every task present.");
+  std::string several;
+  for (const auto& [task, names] : grid.task_scores)
+    if (names.size() > 1) several += (several.empty() ? "" : ", ") + task;
+  t.notes.push_back("average: unweighted mean of the task means, only over rows with every task present" +
+                    (several.empty() ? std::string(".")
+                                     : "; tasks with several scores (" + several + ") are left out of it."));
+  t.notes.push_back("budget: kv.budget_total (tokens a layer keeps, mean over layers and samples) and its share "
+                    "of the mean prompt length, averaged over the row's tasks.");
   t.notes.push_back(kStatusNote);
   t.notes.insert(t.notes.end(), grid.notes.begin(), grid.notes.end());
   return t;
