@@ -231,6 +231,38 @@ TEST(ReportTables, LatencyPercentilesAndMemoryNameTheDevice) {
   EXPECT_EQ(std::stod(mem.rows[0][column_of(mem, "KV device MiB")].raw), 2750.0);    // mean of 500..5000
 }
 
+TEST(ReportTables, BadRunFilesAreOneLineInputErrorsNamingFileAndLine) {
+  fs::path root = scratch("bad");
+  SyntheticRun run;
+  run.samples = samples_with({1, 0, 1});
+  fs::path dir = testing::write_synthetic_run(root, run);
+  {
+    std::ofstream(dir / "samples.jsonl", std::ios::app) << "{\"id\": \"x\", oops}\n" << "{\"id\": \"y\"}\n";
+  }
+  try {
+    load_run(dir);
+    FAIL() << "a malformed samples.jsonl line must be refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_THAT(e.what(), HasSubstr((dir / "samples.jsonl").string() + ":4: invalid JSON"));
+  }
+  std::ofstream(dir / "samples.jsonl") << "{\"id\": \"a\"}\n{\"id\": \"b\", \"pred";  // torn last line: ignored
+  EXPECT_EQ(load_run(dir).samples.size(), 1u);
+  std::ofstream(dir / "metrics.json") << "{\"scores\": ";
+  try {
+    load_run(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr((dir / "metrics.json").string() + ": byte"));
+  }
+  try {
+    load_runs({(root / "nope").string()});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nope: no such run directory"));
+  }
+}
+
 TEST(ReportTables, LatexIsEscapedAndBalanced) {
   fs::path root = scratch("latex");
   SyntheticRun run;
