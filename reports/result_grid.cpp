@@ -120,6 +120,7 @@ ResultGrid build_grid(const std::vector<RunRecord>& runs, const std::vector<std:
     runs_of_row[it->second].push_back(&run);
     grid.cells[{it->second, run.task}].runs.push_back(&run);
     tasks.insert(run.task);
+    grid.task_scores[run.task];  // a task no run scored still gets its (flagged) column
     for (const auto& [name, unused] : section(run.metrics, "scores").items())
       grid.task_scores[run.task].push_back(name);
   }

@@ -72,7 +72,10 @@ std::vector<ScoreColumn> score_columns(const ResultGrid& grid) {
   std::vector<ScoreColumn> columns;
   for (const auto& task : grid.tasks) {
     auto it = grid.task_scores.find(task);
-    if (it == grid.task_scores.end()) continue;
+    if (it == grid.task_scores.end() || it->second.empty()) {
+      columns.push_back({task, "", task});  // nothing scored (failed runs): the cells show why
+      continue;
+    }
     for (const auto& score : it->second)
       columns.push_back({task, score, it->second.size() == 1 ? task : task + ": " + score});
   }
@@ -94,7 +97,7 @@ Table accuracy_table(const ResultGrid& grid) {
     std::string average_flag;
     bool complete_row = true;
     for (const auto& c : columns) {
-      const bool averaged = grid.task_scores.at(c.task).size() == 1;
+      const bool averaged = grid.task_scores.at(c.task).size() <= 1;
       const GridCell* cell = grid.cell(r, c.task);
       std::vector<double> xs = cell ? cell->scores(c.score) : std::vector<double>{};
       if (!cell || xs.empty()) {

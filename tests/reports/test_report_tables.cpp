@@ -178,6 +178,19 @@ TEST(ReportTables, PartialFailedAndMissingRunsAreMarkedNeverAveragedSilently) {
   EXPECT_THAT(quest[column_of(acc, "task_a")].text, HasSubstr("(n=2)"));  // the errored sample is not scored
   EXPECT_EQ(quest[column_of(acc, "task_b")].text, "- [missing]");
   EXPECT_EQ(quest[column_of(acc, "average")].text, "-");  // no average over a missing cell
+  SyntheticRun all_failed = full;
+  all_failed.task = "task_c";  // no run of task_c scored anything: its column still appears
+  all_failed.samples = samples_with({1});
+  all_failed.samples[0].error = true;
+  all_failed.status = "partial";
+  testing::write_synthetic_run(root, all_failed);
+  runs = load_runs({root.string()});
+  grid = build_grid(runs, {"model", "method", "budget"}, false);
+  acc = accuracy_table(grid);
+  by_method.clear();
+  for (const auto& row : acc.rows) by_method[row[1].text] = &row;
+  EXPECT_EQ((*by_method.at("full"))[column_of(acc, "task_c")].text, "- [partial]");
+  EXPECT_EQ((*by_method.at("full"))[column_of(acc, "average")].text, "-");
   const auto& shadow = *by_method.at("shadowkv");
   EXPECT_THAT(shadow[column_of(acc, "task_a")].text, HasSubstr("[failed]"));
   EXPECT_THAT(md, HasSubstr("[partial]"));
