@@ -20,6 +20,9 @@ using nlohmann::json;
 std::string row_name(const ResultGrid& grid, size_t r, bool with_budget) {
   std::string name;
   for (size_t f = 0; f < grid.group_by.size(); ++f) {
+    bool same_everywhere = true;  // a field every row shares (one model) goes to no legend entry
+    for (const auto& row : grid.rows) same_everywhere = same_everywhere && row.key[f] == grid.rows[r].key[f];
+    if (same_everywhere && grid.group_by[f] != "method") continue;
     if (grid.group_by[f] == "budget") {
       if (with_budget && !grid.rows[r].full_cache) name += (name.empty() ? "" : " ") + budget_text(grid.rows[r]);
       continue;
@@ -29,7 +32,15 @@ std::string row_name(const ResultGrid& grid, size_t r, bool with_budget) {
   return name.empty() ? "all" : name;
 }
 
-// Mean of `field` per distinct prompt length over the row's scored samples (all tasks).
+// Prompt lengths rounded to two significant digits (759, 760 and 761 tokens -> 760), so samples of
+// nearly the same length form one point instead of a zigzag.
+double length_bucket(double tokens) {
+  if (tokens <= 0) return tokens;
+  double unit = std::pow(10.0, std::floor(std::log10(tokens)) - 1);
+  return std::round(tokens / unit) * unit;
+}
+
+// Mean of `field` per prompt-length bucket over the row's scored samples (all tasks).
 std::vector<std::pair<double, double>> by_context(const ResultGrid& grid, size_t r, const json::json_pointer& field,
                                                   double scale) {
   std::map<double, std::vector<double>> values;
@@ -39,7 +50,7 @@ std::vector<std::pair<double, double>> by_context(const ResultGrid& grid, size_t
     for (const RunRecord* run : cell->runs)
       for (const json* row : run->scored_rows())
         if (row->contains(field) && (*row)[field].is_number() && row->contains("input_tokens"))
-          values[(*row)["input_tokens"].get<double>()].push_back((*row)[field].get<double>() * scale);
+          values[length_bucket((*row)["input_tokens"].get<double>())].push_back((*row)[field].get<double>() * scale);
   }
   std::vector<std::pair<double, double>> points;
   for (const auto& [x, ys] : values) points.push_back({x, mean_stderr(ys).mean});
@@ -71,7 +82,8 @@ std::vector<PlotFile> write_plots(const ResultGrid& grid, const std::vector<RunR
       if (xs.empty()) continue;
       double mean = mean_stderr(xs).mean;
       if (grid.rows[r].full_cache) {
-        chart.references.push_back({row_name(grid, r, false) + " (full cache)", mean});
+        std::string name = row_name(grid, r, false);
+        chart.references.push_back({name == "full" ? "full cache" : name + " (full cache)", mean});
       } else if (!std::isnan(grid.rows[r].budget_percent)) {
         auto& s = series[row_name(grid, r, false)];
         s.name = row_name(grid, r, false);
@@ -142,7 +154,7 @@ std::vector<PlotFile> write_plots(const ResultGrid& grid, const std::vector<RunR
   for (const auto& cp : context_plots) {
     LineChart chart;
     chart.title = cp.title;
-    chart.x_label = "prompt tokens";
+    chart.x_label = "prompt tokens (2 significant digits; mean over the samples of a length)";
     chart.y_label = cp.y_label;
     for (size_t r = 0; r < grid.rows.size(); ++r) {
       ChartSeries s{row_name(grid, r, true), by_context(grid, r, cp.field, cp.scale)};
