@@ -2,7 +2,7 @@
 #include "reports/report.h"
 
 #include "harness/error.h"
-#include "harness/run_store.h"
+#include "harness/run/run_store.h"
 #include "reports/export_kvpress.h"
 #include "reports/export_lmeval.h"
 #include "reports/html_report.h"

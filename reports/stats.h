@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The summary statistics every report table uses, defined once so tables, plots and compare agree
-// with harness/aggregate.cpp: mean, standard error (sample sd / sqrt(n), 0 for n < 2) and linearly
+// with harness/run/aggregate.cpp: mean, standard error (sample sd / sqrt(n), 0 for n < 2) and linearly
 // interpolated percentiles (numpy's default "linear" method).
 #pragma once
 

@@ -3,7 +3,7 @@
 
 #include "harness/cli/rescore.h"
 #include "harness/error.h"
-#include "harness/run_store.h"
+#include "harness/run/run_store.h"
 #include "reports/compare.h"
 #include "reports/report.h"
 #include "reports/result_grid.h"

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "harness/cli/rescore.h"
 
-#include "datasets/task.h"
-#include "harness/aggregate.h"
 #include "harness/error.h"
-#include "harness/run_store.h"
-#include "harness/runner.h"
+#include "harness/run/aggregate.h"
+#include "harness/run/run_store.h"
+#include "harness/run/runner.h"
+#include "harness/task/task.h"
 
 #include <fstream>
 #include <sstream>

@@ -5,7 +5,7 @@
 // expected table cell can be computed independently in the test.
 #pragma once
 
-#include "harness/aggregate.h"
+#include "harness/run/aggregate.h"
 
 #include <nlohmann/json.hpp>
 

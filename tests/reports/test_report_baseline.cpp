@@ -3,7 +3,7 @@
 // (CPU, fp32), then `kvbench compare reports/baselines/report_sweep_cpu <runs> --fail-on
 // accuracy,memory` must exit 0 (latency is not gated: shared CI machines vary). Skips when setup
 // has not converted the embedded model. A few CPU minutes, hence the slow label.
-#include "harness/run_config.h"
+#include "harness/run/run_config.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

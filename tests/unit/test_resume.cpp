@@ -2,9 +2,9 @@
 // The run store never loses or duplicates a sample: SIGKILL at many points then re-run gives every
 // sample exactly once and the same metrics as an uninterrupted run; a torn last line is redone;
 // failing samples become error rows and the run continues (status partial).
-#include "harness/run_config.h"
-#include "harness/run_store.h"
-#include "harness/runner.h"
+#include "harness/run/run_config.h"
+#include "harness/run/run_store.h"
+#include "harness/run/runner.h"
 #include "tests/support/test_components.h"
 
 #include <gtest/gtest.h>
