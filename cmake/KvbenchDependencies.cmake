@@ -12,6 +12,7 @@ find_package(GTest REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)  # kvbench data fetch: LongBench data.zip
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo)    # kvbench report: plots as SVG, PNG and PDF
 if(KVBENCH_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()

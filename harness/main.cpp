@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// kvbench command line: run, validate, list, data check|fetch. Errors are one line on stderr ("kvbench: error: ...");
+// kvbench command line: run, validate, list, data check|fetch, report, compare, rescore. Errors are one line on stderr ("kvbench: error: ...");
 // exit code 2 for usage/config/input errors, 1 for run failures, 130 when interrupted.
 #include "harness/cli/data_commands.h"
+#include "harness/cli/report_commands.h"
 #include "harness/engine/engine.h"
 #include "harness/error.h"
 #include "harness/registry.h"
@@ -9,6 +10,7 @@
 #include "harness/run/run_store.h"
 #include "harness/run/runner.h"
 #include "reports/results_table.h"
+#include "reports/run_index.h"
 
 #include <CLI/CLI.hpp>
 
@@ -126,7 +128,7 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
   std::signal(SIGTERM, on_signal);
   const auto* factory = EngineRegistry::instance().find("hf");
   KVBENCH_CHECK(factory != nullptr, "this kvbench build has no model engine");
-  std::vector<nlohmann::json> results;
+  std::vector<RunRecord> results;  // the console table reads each run directory as `kvbench report` does
   std::unique_ptr<Engine> engine;
   std::string engine_key;
   bool failed = false;
@@ -146,19 +148,18 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
         engine_key = key.dump();
       }
       RunOutcome outcome = execute_run(plan, *engine, options);
-      nlohmann::json r = outcome.metrics;
-      r["status"] = outcome.status;
-      r["dir"] = outcome.dir.string();
-      results.push_back(r);
+      results.push_back(load_run(outcome.dir));
       std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
                 << " run, " << outcome.skipped << " already recorded)\n";
     } catch (const Error& e) {
       if (e.exit_code() == 2) throw;
       failed = true;
       std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << e.what() << "\n";
-      if (std::filesystem::is_directory(plan.dir))
+      if (std::filesystem::is_directory(plan.dir)) {
         write_file_atomic(plan.dir / "run.json",
                           nlohmann::json({{"status", "failed"}, {"error", e.what()}}).dump(2) + "\n");
+        if (std::filesystem::is_regular_file(plan.dir / "config.json")) results.push_back(load_run(plan.dir));
+      }
     }
   }
   if (!results.empty()) std::cout << format_results_table(results);
@@ -256,6 +257,13 @@ int main(int argc, char** argv) {
       "  kvbench data fetch longbench --data-root ~/data\n"
       "  kvbench data fetch hotpotqa_e --data-root ~/data --base-url http://mirror.example/LongBench/");
 
+  ReportArgs report_args;
+  CLI::App* report = add_report_command(app, report_args);
+  CompareArgs compare_args;
+  CLI::App* compare = add_compare_command(app, compare_args);
+  RescoreArgs rescore_args;
+  CLI::App* rescore = add_rescore_command(app, rescore_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -266,6 +274,9 @@ int main(int argc, char** argv) {
     if (*run) return cmd_run(run_args, retry_errors, no_progress, allow_version_mix);
     if (*validate) return cmd_validate(validate_args, validate_json);
     if (*list) return cmd_list(list_kind, list_json);
+    if (*report) return run_report_command(report_args);
+    if (*compare) return run_compare_command(compare_args);
+    if (*rescore) return run_rescore_command(rescore_args);
     if (*data) {
       data_args.sources.data_root = data_root;
       data_args.sources.checksums = checksums;

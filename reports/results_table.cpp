@@ -1,82 +1,95 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "reports/results_table.h"
 
-#include <algorithm>
-#include <cstdio>
-#include <initializer_list>
-#include <map>
+#include "reports/result_grid.h"
+#include "reports/tables.h"
+
 #include <set>
 
 namespace kvbench {
-
 namespace {
 
-// metrics.json kv.<field>.mean of the first field present, scaled and formatted; "-" when none is.
-std::string kv_mean(const nlohmann::json& run, std::initializer_list<const char*> fields, double scale,
-                    const char* format) {
-  const nlohmann::json kv = run.value("kv", nlohmann::json::object());
-  for (const char* field : fields) {
-    if (!kv.contains(field) || !kv[field].is_object() || !kv[field].contains("mean")) continue;
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, format, kv[field]["mean"].get<double>() * scale);
-    return buffer;
-  }
-  return "-";
+using nlohmann::json;
+
+// metrics.json kv.<field>.mean of the first field present, or NaN.
+double kv_mean(const RunRecord& run, std::initializer_list<const char*> fields) {
+  const json kv = run.metrics.value("kv", json::object());
+  for (const char* field : fields)
+    if (kv.contains(field) && kv[field].is_object() && kv[field].contains("mean") && kv[field]["mean"].is_number())
+      return kv[field]["mean"].get<double>();
+  return std::nan("");
 }
 
 }  // namespace
 
-std::string format_results_table(const std::vector<nlohmann::json>& runs) {
-  std::set<std::string> score_names;
+Table results_table(const std::vector<RunRecord>& runs) {
+  std::set<std::string> score_names, devices;
   for (const auto& r : runs) {
-    const nlohmann::json scores = r.value("scores", nlohmann::json::object());
-    for (const auto& [name, unused] : scores.items()) score_names.insert(name);
+    for (const auto& [name, unused] : section(r.metrics, "scores").items()) score_names.insert(name);
+    devices.insert(r.device.empty() ? "unknown device" : r.device);
   }
-  std::vector<std::string> header = {"task", "protocol", "model", "method", "budget", "n"};
-  header.insert(header.end(), score_names.begin(), score_names.end());
-  header.insert(header.end(), {"tokens attended", "GPU KV+meta MiB"});
-  header.push_back("status");
-  std::vector<std::vector<std::string>> rows;
+  // The memory column names the device: in the header when every run used the same one, else per cell.
+  const bool one_device = devices.size() == 1;
+  Table t;
+  t.id = "results";
+  t.header = {"task", "protocol", "model", "method", "budget", "n"};
+  t.key_columns = 5;
+  t.header.insert(t.header.end(), score_names.begin(), score_names.end());
+  t.header.push_back("tokens attended");
+  t.header.push_back(one_device ? "KV+meta MiB on " + *devices.begin() : "KV+meta MiB (device)");
+  t.header.push_back("status");
   for (const auto& r : runs) {
-    const auto& run = r["run"];
-    std::string label = run.value("label", "");
-    std::string budget = label.substr(label.find_last_of('/') + 1);
-    const auto& n = r["n_samples"];
-    std::string count = std::to_string(n.value("scored", 0)) + "/" + std::to_string(n.value("selected", 0));
-    std::vector<std::string> row = {run.value("task", ""), run.value("protocol", ""),
-                                    run.value("model", ""), run.value("method", ""), budget, count};
+    std::vector<TableCell> row = {text_cell(r.task), text_cell(r.protocol), text_cell(r.model), text_cell(r.method),
+                                  text_cell(budget_text(r)),
+                                  text_cell(std::to_string(r.scored) + "/" + std::to_string(r.selected))};
+    const json scores = r.metrics.value("scores", json::object());
     for (const auto& name : score_names) {
-      if (r["scores"].contains(name)) {
-        char buffer[64];
-        std::snprintf(buffer, sizeof buffer, "%.4f ± %.4f", r["scores"][name]["mean"].get<double>(),
-                      r["scores"][name]["stderr"].get<double>());
-        row.push_back(buffer);
-      } else {
-        row.push_back("-");
+      if (!scores.contains(name)) {
+        row.push_back(text_cell("-"));
+        continue;
       }
+      MeanStderr s{scores[name].value("mean", 0.0), scores[name].value("stderr", 0.0), scores[name].value("n", size_t{0})};
+      TableCell c = stat_cell(s);
+      c.text = format_fixed(s.mean, 4) + " ± " + format_fixed(s.stderr_, 4);  // n is the "n" column
+      row.push_back(c);
     }
-    row.push_back(kv_mean(r, {"tokens_attended_mean", "tokens_attended"}, 1.0, "%.1f"));
-    row.push_back(kv_mean(r, {"device_bytes"}, 1.0 / (1024.0 * 1024.0), "%.2f"));
-    row.push_back(r.value("status", ""));
-    rows.push_back(row);
+    row.push_back(text_cell(format_fixed(kv_mean(r, {"tokens_attended_mean", "tokens_attended"}), 1)));
+    std::string mib = format_fixed(kv_mean(r, {"device_bytes"}) / (1024.0 * 1024.0), 2);
+    if (!one_device && mib != "-") mib += " (" + (r.device.empty() ? std::string("unknown device") : r.device) + ")";
+    row.push_back(text_cell(mib));
+    row.push_back(text_cell(r.status));
+    t.rows.push_back(row);
   }
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) {
-    width[c] = header[c].size();
-    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  return t;
+}
+
+std::string format_results_table(const std::vector<RunRecord>& runs) {
+  Table t = results_table(runs);
+  t.title.clear();
+  return to_markdown(t);
+}
+
+std::string format_results_table(const std::vector<json>& runs) {
+  std::vector<RunRecord> records;
+  for (const auto& m : runs) {
+    RunRecord r;
+    r.metrics = m;
+    const json run = m.value("run", json::object());
+    r.task = run.value("task", "");
+    r.protocol = run.value("protocol", "");
+    r.model = run.value("model", "");
+    r.method = run.value("method", "");
+    r.label = run.value("label", "");
+    r.status = m.value("status", "");
+    r.device = m.value("device", "");
+    const json n = m.value("n_samples", json::object());
+    r.scored = n.value("scored", size_t{0});
+    r.selected = n.value("selected", size_t{0});
+    const json kv = m.value("kv", json::object());
+    if (kv.contains("budget_total")) r.budget_tokens = kv["budget_total"].value("mean", 0.0);
+    records.push_back(r);
   }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out = "|";
-    for (size_t c = 0; c < cells.size(); ++c)
-      out += " " + cells[c] + std::string(width[c] - cells[c].size(), ' ') + " |";
-    return out + "\n";
-  };
-  std::string out = line(header);
-  std::vector<std::string> rule;
-  for (size_t w : width) rule.push_back(std::string(w, '-'));
-  out += line(rule);
-  for (const auto& row : rows) out += line(row);
-  return out;
+  return format_results_table(records);
 }
 
 }  // namespace kvbench

@@ -55,6 +55,30 @@ json read_json_if_exists(const std::filesystem::path& path) {
 
 }  // namespace
 
+std::vector<std::unique_ptr<Metric>> make_task_metrics(const Task& task, const TaskContext& context,
+                                                       const std::string& task_name) {
+  std::vector<std::unique_ptr<Metric>> metrics;
+  for (const auto& name : task.metrics(context)) {
+    const auto* entry = MetricRegistry::instance().find(name);
+    KVBENCH_ASSERT(entry != nullptr, "task ", task_name, " names metric '", name,
+                   "' which is not registered");
+    metrics.push_back(entry->make(default_params(entry->params)));
+  }
+  return metrics;
+}
+
+Scores score_prediction(const std::vector<std::unique_ptr<Metric>>& metrics, const std::string& prediction,
+                        const std::vector<std::string>& references, const json& metadata) {
+  Scores scores;
+  for (const auto& metric : metrics) {
+    for (const auto& [name, value] : metric->score(prediction, references, metadata)) {
+      KVBENCH_ASSERT(scores.count(name) == 0, "two metrics produce the score '", name, "'");
+      scores[name] = value;
+    }
+  }
+  return scores;
+}
+
 RunPlan plan_run(const RunConfig& run) {
   RunPlan plan;
   plan.run = run;
@@ -110,14 +134,9 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
               << " malformed record(s) (task.on_malformed: skip); first: "
               << malformed.to_json()["examples"][0].get<std::string>() << "\n";
   }
-  std::vector<std::unique_ptr<Metric>> metrics;
+  std::vector<std::unique_ptr<Metric>> metrics =
+      make_task_metrics(*plan.task, plan.context, plan.run.resolved["task"]["name"].get<std::string>());
   const std::vector<std::string> metric_names = plan.task->metrics(plan.context);
-  for (const auto& name : metric_names) {
-    const auto* entry = MetricRegistry::instance().find(name);
-    KVBENCH_ASSERT(entry != nullptr, "task ", plan.run.resolved["task"]["name"], " names metric '",
-                   name, "' which is not registered");
-    metrics.push_back(entry->make(default_params(entry->params)));
-  }
 
   RunStore store(plan.dir);
   if (options.retry_errors) store.drop_error_rows();
@@ -163,8 +182,10 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   outcome.dir = plan.dir;
   outcome.label = plan.label;
   outcome.skipped = already;
+  // selected_ids: the task order metrics.json aggregates in (`kvbench rescore` re-aggregates in it).
   json run_status = {{"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
-                     {"recorded", already}, {"malformed", malformed.to_json()}};
+                     {"recorded", already}, {"malformed", malformed.to_json()},
+                     {"selected_ids", selected_ids}};
   store.write_json("run.json", run_status);
 
   std::optional<Progress> progress;
@@ -182,13 +203,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);
       SampleResult result = engine.run(sample, generation);
-      Scores scores;
-      for (const auto& metric : metrics) {
-        for (const auto& [name, value] : metric->score(result.prediction, sample.references, sample.metadata)) {
-          KVBENCH_ASSERT(scores.count(name) == 0, "two metrics produce the score '", name, "'");
-          scores[name] = value;
-        }
-      }
+      Scores scores = score_prediction(metrics, result.prediction, sample.references, sample.metadata);
       row["prompt_sha256"] = result.prompt_sha256;
       row["input_tokens"] = result.input_tokens;
       row["output_tokens"] = result.output_tokens;

@@ -6,10 +6,10 @@
 // run.json atomically at the end.
 #pragma once
 
-#include "harness/task/metric.h"
-#include "harness/task/task.h"
 #include "harness/engine/engine.h"
 #include "harness/run/run_config.h"
+#include "harness/task/metric.h"
+#include "harness/task/task.h"
 
 #include <nlohmann/json.hpp>
 
@@ -56,6 +56,14 @@ RunPlan plan_run(const RunConfig& run);
 std::vector<Sample> select_samples(std::vector<Sample> all, const nlohmann::json& task_config);
 
 RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options);
+
+// The scorers of a task's protocol (task->metrics(context)), built from the metric registry with
+// their default params. execute_run and `kvbench rescore` both score through these two functions.
+std::vector<std::unique_ptr<Metric>> make_task_metrics(const Task& task, const TaskContext& context,
+                                                       const std::string& task_name);
+// Every score of every metric for one prediction; two metrics producing one name is a kvbench bug.
+Scores score_prediction(const std::vector<std::unique_ptr<Metric>>& metrics, const std::string& prediction,
+                        const std::vector<std::string>& references, const nlohmann::json& metadata);
 
 // metrics.json "official": per metric of the task, its official task-level aggregate
 // (Metric::aggregate: {name, value, scale, parts}) over the selected samples in task order, with

@@ -42,7 +42,7 @@ std::filesystem::path scratch(const std::string& name) {
 }
 
 TEST(Cli, EverySubcommandHasHelpWithExamples) {
-  for (const char* cmd : {"run", "validate", "list"}) {
+  for (const char* cmd : {"run", "validate", "list", "report", "compare", "rescore"}) {
     Result r = kvbench(std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("Examples:"), std::string::npos) << cmd << ": " << r.out;
