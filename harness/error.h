@@ -16,6 +16,8 @@ enum class ErrorKind {
   kConfig,  // config file or --set value invalid
   kInput,   // malformed data file, checkpoint or tokenizer
   kRun,     // failure while running (inside the engine, out of memory, I/O)
+  kOutput,  // the run directory cannot be written (disk full, read-only, permissions): what is
+            // recorded stays intact, and every later run of a sweep would fail the same way
   kInternal // broken invariant: a kvbench bug
 };
 

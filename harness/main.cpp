@@ -4,6 +4,7 @@
 #include "harness/data_commands.h"
 #include "harness/engine.h"
 #include "harness/error.h"
+#include "harness/model/weight_memory.h"
 #include "harness/registry.h"
 #include "harness/run_config.h"
 #include "harness/run_store.h"
@@ -114,6 +115,23 @@ int cmd_validate(const CommonRunArgs& args, bool as_json) {
   return 0;
 }
 
+// A run that failed as a whole: one line on stderr, run.json "failed" with the error in its
+// directory (samples recorded before stay), and the row the results table shows for it.
+nlohmann::json record_failed_run(const RunPlan& plan, const std::string& error) {
+  std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << error << "\n";
+  std::error_code ec;  // a run that failed before it started (model too large) gets its directory
+  std::filesystem::create_directories(plan.dir, ec);
+  if (!ec)
+    write_file_atomic(plan.dir / "run.json",
+                      nlohmann::json({{"status", "failed"}, {"error", error}}).dump(2) + "\n");
+  const nlohmann::json& resolved = plan.run.resolved;
+  return {{"status", "failed"}, {"error", error}, {"dir", plan.dir.string()},
+          {"n_samples", nlohmann::json::object()},
+          {"run", {{"label", plan.label}, {"task", resolved["task"]["name"]},
+                   {"protocol", resolved["task"]["protocol"]}, {"model", resolved["model"]["name"]},
+                   {"method", resolved["method"]["name"]}}}};
+}
+
 int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
   std::vector<RunConfig> runs = load(args);
   std::vector<RunPlan> plans;
@@ -141,6 +159,7 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
       nlohmann::json key = {{"model", plan.run.resolved["model"]}, {"method", plan.run.resolved["method"]}};
       if (!engine || key.dump() != engine_key) {
         engine.reset();
+        check_weight_memory_limit(plan.run.resolved["model"]);
         engine = factory->make(nlohmann::json::object())->create(plan.run.resolved);
         engine_key = key.dump();
       }
@@ -152,12 +171,18 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress) {
       std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
                 << " run, " << outcome.skipped << " already recorded)\n";
     } catch (const Error& e) {
-      if (e.exit_code() == 2) throw;
+      // Config/input errors, and an output directory that cannot be written (disk full,
+      // read-only), end the whole sweep with one line: every later run would fail the same way.
+      if (e.exit_code() == 2 || e.kind() == ErrorKind::kOutput) throw;
       failed = true;
-      std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << e.what() << "\n";
-      if (std::filesystem::is_directory(plan.dir))
-        write_file_atomic(plan.dir / "run.json",
-                          nlohmann::json({{"status", "failed"}, {"error", e.what()}}).dump(2) + "\n");
+      engine.reset();
+      results.push_back(record_failed_run(plan, e.what()));
+    } catch (const std::exception& e) {
+      // Out of memory (std::bad_alloc, LibTorch's allocator and CUDA errors) while loading the
+      // model or running: this run fails, its memory is released, the sweep goes on.
+      failed = true;
+      engine.reset();
+      results.push_back(record_failed_run(plan, e.what()));
     }
   }
   if (!results.empty()) std::cout << format_results_table(results);

@@ -36,11 +36,16 @@ ParamSpecs model_specs() {
                                "longest prompt+generation in tokens (null: the model's maximum)");
   max_context.min = 1;
   max_context.nullable = true;
+  ParamSpec max_weight_bytes = spec("max_weight_bytes", ParamType::kInt, nullptr,
+                                    "memory the weights may take in model.dtype on model.device; a larger "
+                                    "model fails the run as out of memory before loading (null: no limit)");
+  max_weight_bytes.min = 0;
+  max_weight_bytes.nullable = true;
   return {spec("path", ParamType::kString, nullptr, "Hugging Face model folder"),
           spec("name", ParamType::kString, nullptr, "label in run paths (default: folder name)"),
           dtype,
           spec("device", ParamType::kString, "auto", "auto | cpu | cuda | cuda:N"),
-          max_context};
+          max_context, max_weight_bytes};
 }
 
 ParamSpecs method_specs() {
@@ -255,6 +260,7 @@ json identity_config(const json& resolved) {
   json id = resolved;
   id["output"].erase("dir");
   id["output"].erase("per_step_accounting");  // what is recorded, not what is run
+  id["model"].erase("max_weight_bytes");       // whether the run may start, not what it computes
   id["task"].erase("limit");
   id["task"].erase("ids");
   id["task"].erase("data_root");

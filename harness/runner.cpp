@@ -105,14 +105,16 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
     metrics.push_back(entry->make(default_params(entry->params)));
   }
 
+  // Before the lock: collect_env_info() runs commands (git), and a process started while the lock
+  // is held can outlive a kill -9 of kvbench long enough to refuse the resumed run.
+  json env = collect_env_info();
+  env["engine"] = engine.describe();
   RunStore store(plan.dir);
   if (options.retry_errors) store.drop_error_rows();
   json config = plan.run.resolved;
   config["run"] = {{"hash", plan.hash}, {"label", plan.label}, {"dataset_sha256", plan.dataset_sha256},
                    {"axes", plan.run.axes}};
   store.write_json("config.json", config);
-  json env = collect_env_info();
-  env["engine"] = engine.describe();
   store.write_json("env.json", env);
 
   std::vector<std::string> selected_ids;

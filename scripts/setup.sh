@@ -20,7 +20,8 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- Debian packages ----------------------------------------------------------------------------
 debs=(build-essential cmake ninja-build ccache pkg-config git nlohmann-json3-dev libcli11-dev
       libsimdjson-dev libyaml-cpp-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libssl-dev zlib1g-dev libicu-dev libcurl4-openssl-dev libzip-dev)
+      libssl-dev zlib1g-dev libicu-dev libcurl4-openssl-dev libzip-dev
+      clang libclang-rt-dev llvm)  # clang + compiler-rt + llvm-symbolizer: the fuzz targets (scripts/fuzz.sh)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
