@@ -126,7 +126,7 @@ nlohmann::json record_failed_run(const RunPlan& plan, const std::string& error) 
                       nlohmann::json({{"status", "failed"}, {"error", error}}).dump(2) + "\n");
   const nlohmann::json& resolved = plan.run.resolved;
   return {{"status", "failed"}, {"error", error}, {"dir", plan.dir.string()},
-          {"n_samples", nlohmann::json::object()},
+          {"n_samples", nlohmann::json::object()}, {"scores", nlohmann::json::object()},
           {"run", {{"label", plan.label}, {"task", resolved["task"]["name"]},
                    {"protocol", resolved["task"]["protocol"]}, {"model", resolved["model"]["name"]},
                    {"method", resolved["method"]["name"]}}}};

@@ -29,7 +29,7 @@ build() {
 }
 
 # libFuzzer options shared by CI and long runs. -rss_limit_mb: ASan's shadow memory included.
-fuzz_options=(-max_len=65536 -timeout=20 -rss_limit_mb=3072 -print_final_stats=1)
+fuzz_options=(-error_exitcode=1 -max_len=65536 -timeout=20 -rss_limit_mb=3072 -print_final_stats=1)
 
 run() {
   local target="$1" seconds="$2" dir="${3:-$default_dir}"

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string_view kTexts[] = {
       "Hello world! 12345  tabs\tand\nnewlines",
       "Grüße, 世界 — ﬁ ½ 🙂",
-      std::string_view("\xff\xfe invalid \xc3 utf-8 \xe2\x82", 25),
+      "\xff\xfe invalid \xc3 utf-8 \xe2\x82",
       "<|begin_of_text|><|im_start|>user<|im_end|><s></s>",
   };
   for (std::string_view text : kTexts) {
