@@ -9,8 +9,8 @@
 // whole text is one user turn; system_instruction adds a system turn. Samples are in test order;
 // selecting ids does not re-draw exemplars (lm-eval's --samples would: documented difference).
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_random.h"
-#include "datasets/task.h"
+#include "harness/pytext/python_random.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

@@ -4,7 +4,7 @@
 // run's malformed-input policy (TaskContext::on_malformed) to whole records.
 #pragma once
 
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "harness/error.h"
 
 #include <nlohmann/json.hpp>

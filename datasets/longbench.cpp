@@ -23,7 +23,7 @@
 // scoring (kvpress evaluation/benchmarks/longbench; ../shared/docs/protocols.md 0, 1.3, 7).
 #include "datasets/longbench_prompt.h"
 #include "datasets/longbench_records.h"
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

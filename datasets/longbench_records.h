@@ -5,7 +5,7 @@
 // field name (or, under task.on_malformed: skip, is skipped and counted in the run's malformed log).
 #pragma once
 
-#include "datasets/task.h"
+#include "harness/task/task.h"
 
 #include <nlohmann/json.hpp>
 

@@ -8,8 +8,8 @@
 // generation budget per output group as LongProc's example_usage.py: 0.5k 1024, 2k 3072, 8k 9216.
 // The page is read as Python text mode reads it (universal newlines). Scored by longproc.html_to_tsv.
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_text.h"
-#include "datasets/task.h"
+#include "harness/pytext/python_text.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/config_document.h"
 #include "harness/error.h"

@@ -18,9 +18,9 @@
 // with OpenCompass's unseeded global random state, which kvbench seeds with `needle_seed` before
 // each length, so every length sees the same needles and runs are reproducible.
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_random.h"
-#include "datasets/python_text.h"
-#include "datasets/task.h"
+#include "harness/pytext/python_random.h"
+#include "harness/pytext/python_text.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

@@ -14,8 +14,8 @@
 // Essay order: Python's glob returns directory order (filesystem dependent); kvbench sorts the
 // names (byte order), which is reproducible. LICENSE* files in the folder are not essays.
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_text.h"
-#include "datasets/task.h"
+#include "harness/pytext/python_text.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

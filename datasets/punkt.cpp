@@ -5,9 +5,9 @@
 #include "datasets/punkt.h"
 
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_text.h"
+#include "harness/pytext/python_text.h"
 #include "harness/error.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <pcre2.h>
 

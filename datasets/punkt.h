@@ -6,7 +6,7 @@
 // nltk.sent_tokenize, i.e. this tokenizer with the English punkt_tab parameters, which kvbench ships
 // in datasets/prompts/punkt_english/.
 // Unicode: \s / \S follow Python's str.isspace; word, digit and lower-case mapping follow Python's
-// re and str.lower (metrics/unicode_text.h); isupper / islower are exact for U+0000..U+00FF and
+// re and str.lower (harness/pytext/unicode_text.h); isupper / islower are exact for U+0000..U+00FF and
 // approximated above that (upper: lower() changes it; lower: a Latin/Greek/Cyrillic letter lower()
 // keeps).
 #pragma once

@@ -21,9 +21,9 @@
 // RULER's chunked generation (seed + chunk_idx) is the single-chunk case here.
 #include "datasets/jsonl_reader.h"
 #include "datasets/punkt.h"
-#include "datasets/python_text.h"
+#include "harness/pytext/python_text.h"
 #include "datasets/ruler_niah_generator.h"
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

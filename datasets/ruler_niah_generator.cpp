@@ -3,9 +3,9 @@
 #include "datasets/ruler_niah_generator.h"
 
 #include "datasets/jsonl_reader.h"
-#include "datasets/python_text.h"
+#include "harness/pytext/python_text.h"
 #include "harness/error.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <algorithm>
 #include <cmath>

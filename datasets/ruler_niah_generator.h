@@ -8,7 +8,7 @@
 #pragma once
 
 #include "datasets/punkt.h"
-#include "datasets/python_random.h"
+#include "harness/pytext/python_random.h"
 
 #include <cstdint>
 #include <filesystem>

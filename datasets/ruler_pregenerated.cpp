@@ -10,7 +10,7 @@
 // Required fields: index (integer), input (string), outputs (list of strings), length (integer);
 // any other field is kept in the metadata. Errors name file:line and the field.
 #include "datasets/jsonl_reader.h"
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

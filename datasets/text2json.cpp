@@ -7,7 +7,7 @@
 //   text2json.synthetic  generated samples (text2json_synthetic.h) for when the file is absent, one
 //                        per (domain, target length, index), sized in the evaluated model's tokens.
 #include "datasets/jsonl_reader.h"
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "datasets/task_files.h"
 #include "datasets/text2json_domains.h"
 #include "datasets/text2json_synthetic.h"

@@ -5,7 +5,7 @@
 // seed gives the same text on every platform.
 #pragma once
 
-#include "datasets/python_random.h"
+#include "harness/pytext/python_random.h"
 
 #include <string>
 #include <vector>

@@ -6,7 +6,7 @@
 // the target token count (secant steps on the measured count, then bisection if needed).
 #include "datasets/text2json_synthetic.h"
 
-#include "datasets/python_random.h"
+#include "harness/pytext/python_random.h"
 #include "datasets/text2json_domains.h"
 #include "harness/error.h"
 #include "harness/hashing.h"

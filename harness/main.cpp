@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // kvbench command line: run, validate, list, data check|fetch. Errors are one line on stderr ("kvbench: error: ...");
 // exit code 2 for usage/config/input errors, 1 for run failures, 130 when interrupted.
-#include "harness/data_commands.h"
-#include "harness/engine.h"
+#include "harness/cli/data_commands.h"
+#include "harness/engine/engine.h"
 #include "harness/error.h"
 #include "harness/model/weight_memory.h"
 #include "harness/registry.h"
-#include "harness/run_config.h"
-#include "harness/run_store.h"
-#include "harness/runner.h"
+#include "harness/run/run_config.h"
+#include "harness/run/run_store.h"
+#include "harness/run/runner.h"
 #include "reports/results_table.h"
 
 #include <CLI/CLI.hpp>

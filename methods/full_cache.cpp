@@ -7,8 +7,8 @@
 // Layer budgets: full attends everything, so every prompt token is reported as `local` (an exact
 // window covering the whole prompt; mean valid prompt tokens per sequence, rounded) and every token
 // fed in decode as `generated`; sink/outliers/selected are 0 and total() = tokens attended.
-#include "harness/model/attention.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/method.h"
 
 #include <algorithm>
 #include <cmath>

@@ -22,8 +22,8 @@
 // dtype.
 // Batches must not be padded (kvbench runs one sequence per sample; pages are aligned to slot 0).
 #include "harness/kv/budget.h"
-#include "harness/model/attention.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/method.h"
 #include "methods/quest_pages.h"
 
 #include <algorithm>

@@ -27,8 +27,8 @@
 #include "harness/kv/ops.h"
 #include "harness/kv/placement.h"
 #include "harness/kv/transfer.h"
-#include "harness/model/attention.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/method.h"
 #include "methods/shadowkv_ops.h"
 
 #include <algorithm>

@@ -6,7 +6,7 @@
 // each one with a dense reference; methods/shadowkv.cpp composes them into the KV method.
 #pragma once
 
-#include "harness/model/rope.h"
+#include "harness/kv/rope.h"
 
 #include <ATen/ATen.h>
 

@@ -17,9 +17,9 @@
 // cache holds [prompt entries | generated entries] with the middle evicted; prompt entries are
 // reported as `sink` (the first min(sink_tokens, prompt entries)) and `local` (the rest of the kept
 // prompt window), generated entries still in the cache as `generated`; total() = tokens attended.
-#include "harness/model/attention.h"
-#include "harness/model/rope.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/rope.h"
+#include "harness/kv/method.h"
 
 #include <algorithm>
 #include <vector>

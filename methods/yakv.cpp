@@ -19,8 +19,8 @@
 // (the reference would fail in top-k). Batches: one unpadded sequence (the reference asserts
 // batch 1).
 #include "harness/kv/budget.h"
-#include "harness/model/attention.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/method.h"
 #include "methods/yakv_stores.h"
 
 #include <algorithm>

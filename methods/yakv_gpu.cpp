@@ -15,8 +15,8 @@
 // raw dot products with the dequantized landmarks; top-k per KV head (k = pruned); gather
 // [prefix | selected | suffix + generated] for every KV head; exact attention over them.
 // Batches: one unpadded sequence.
-#include "harness/model/attention.h"
-#include "methods/method.h"
+#include "harness/kv/attention.h"
+#include "harness/kv/method.h"
 #include "methods/yakv_stores.h"
 
 #include <algorithm>

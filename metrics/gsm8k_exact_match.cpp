@@ -6,10 +6,10 @@
 #include "metrics/gsm8k_exact_match.h"
 
 #include "harness/error.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 #include "metrics/normalize.h"
-#include "metrics/py_regex.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/py_regex.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <memory>
 

@@ -3,7 +3,7 @@
 // gsm8k.exact_match and gsm8k_cot.exact_match run it for "strict-match" and "flexible-extract").
 #pragma once
 
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_regex.h"
 
 #include <memory>
 #include <string>

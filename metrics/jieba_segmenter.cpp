@@ -6,7 +6,7 @@
 #include "harness/source_dir.h"
 
 #include "harness/error.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <zlib.h>
 

@@ -4,7 +4,7 @@
 // THUDM version; lm-eval's port (v6+) skips blank lines instead and is not used.
 #include "metrics/fuzz_ratio.h"
 #include "metrics/longbench_scorer.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 

@@ -3,7 +3,7 @@
 // prediction that equal the gold count string.
 #include "metrics/longbench_scorer.h"
 
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 

@@ -4,7 +4,7 @@
 #include "metrics/jieba_segmenter.h"
 #include "metrics/longbench_scorer.h"
 #include "metrics/normalize.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <map>
 

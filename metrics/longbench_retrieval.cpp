@@ -5,7 +5,7 @@
 #include "metrics/longbench_scorer.h"
 
 #include "harness/error.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 namespace {

@@ -5,7 +5,7 @@
 #include "metrics/jieba_segmenter.h"
 #include "metrics/longbench_scorer.h"
 #include "metrics/rouge_l.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 namespace {

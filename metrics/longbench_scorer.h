@@ -8,7 +8,7 @@
 // aggregation, exactly where eval.py does it.
 #pragma once
 
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 
 #include <map>
 #include <string>

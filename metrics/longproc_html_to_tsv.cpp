@@ -4,9 +4,9 @@
 #include "metrics/longproc_html_to_tsv.h"
 
 #include "harness/error.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 #include "metrics/normalize.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <set>
 

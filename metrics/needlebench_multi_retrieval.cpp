@@ -3,7 +3,7 @@
 #include "metrics/needlebench_multi_retrieval.h"
 
 #include "harness/error.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 
 #include <cstdlib>
 #include <map>

@@ -2,7 +2,7 @@
 // LongBench answer normalization (see normalize.h).
 #include "metrics/normalize.h"
 
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 namespace {

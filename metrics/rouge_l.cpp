@@ -2,7 +2,7 @@
 // Port of the `rouge` 1.0.1 package's scores with its default settings (see rouge_l.h).
 #include "metrics/rouge_l.h"
 
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <algorithm>
 #include <cstdint>

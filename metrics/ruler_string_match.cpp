@@ -7,7 +7,7 @@
 
 #include "harness/error.h"
 #include "metrics/longbench_scorer.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 namespace kvbench {
 

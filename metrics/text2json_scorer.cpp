@@ -5,9 +5,9 @@
 #include "metrics/text2json_scorer.h"
 
 #include "harness/error.h"
-#include "metrics/metric.h"
-#include "metrics/py_json.h"
-#include "metrics/unicode_text.h"
+#include "harness/task/metric.h"
+#include "harness/pytext/py_json.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-# Generates metrics/unicode_tables.inc: the Unicode character properties the Python reference scorers
+# Generates harness/pytext/unicode_tables.inc: the Unicode character properties the Python reference scorers
 # depend on (str.lower with final sigma, str.isspace, re's \w and \d for str patterns), taken from the
 # running CPython so the C++ scorers reproduce that exact Unicode version. Run with the pinned venv
-# python (3.11, Unicode 14.0):  python scripts/gen_unicode_tables.py > metrics/unicode_tables.inc
+# python (3.11, Unicode 14.0):  python scripts/gen_unicode_tables.py > harness/pytext/unicode_tables.inc
 import re
 import sys
 import unicodedata

@@ -2,7 +2,7 @@
 // at::Tensor launcher of the fused HIGGS landmark scoring (landmark_scores.cuh).
 #include "harness/kernels/landmark_scores.h"
 #include "harness/kernels/ops_cuda.h"
-#include "harness/kv/ops_checks.h"
+#include "harness/kernels/ops_checks.h"
 
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>

@@ -2,7 +2,7 @@
 // at::Tensor launcher of the ShadowKV key reconstruction (reconstruct_keys.cuh).
 #include "harness/kernels/ops_cuda.h"
 #include "harness/kernels/reconstruct_keys.h"
-#include "harness/kv/ops_checks.h"
+#include "harness/kernels/ops_checks.h"
 
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>

@@ -2,7 +2,7 @@
 // at::Tensor launcher of the per-row radix-select top-k (topk.cuh).
 #include "harness/kernels/ops_cuda.h"
 #include "harness/kernels/topk.h"
-#include "harness/kv/ops_checks.h"
+#include "harness/kernels/ops_checks.h"
 
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>

@@ -3,7 +3,7 @@
 // launchers (harness/kernels/ops_cuda.h) for CUDA inputs in CUDA builds.
 #include "harness/kv/ops.h"
 
-#include "harness/kv/ops_checks.h"
+#include "harness/kernels/ops_checks.h"
 
 #ifdef KVBENCH_WITH_CUDA
 #include "harness/kernels/ops_cuda.h"
@@ -124,7 +124,7 @@ at::Tensor shadowkv_reconstruct_keys_reference(const at::Tensor& u, const at::Te
   at::Tensor flat = positions.to(u.device()).reshape({b, hkv * n, 1}).expand({b, hkv * n, r});
   at::Tensor rows = at::gather(u, 1, flat).view({b, hkv, n, r});
   at::Tensor k = at::matmul(rows, sv);
-  // RoPE, rotate-half form as harness/model/rope.cpp.
+  // RoPE, rotate-half form as harness/kv/rope.cpp.
   const int64_t half = d / 2;
   at::Tensor rotated = at::cat({-k.narrow(-1, half, half), k.narrow(-1, 0, half)}, -1);
   return (k * cos + rotated * sin).contiguous();

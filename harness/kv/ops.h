@@ -67,7 +67,7 @@ int64_t gather_rows_reference(const at::Tensor& src, const at::Tensor& index, co
 //   positions [B, Hkv, n] int64 in [0, S) (token position = rotary position),
 //   cos, sin [B, Hkv, n, d] the rotary tables at those positions, in U's dtype: what
 //     Rope::cos_sin(positions.view({B, Hkv * n}), U.scalar_type()) returns, viewed as [B, Hkv, n, d].
-// RoPE is harness/model/rope.cpp's rotate-half form: k * cos + rotate_half(k) * sin with
+// RoPE is harness/kv/rope.cpp's rotate-half form: k * cos + rotate_half(k) * sin with
 // rotate_half(k) = [-k[d/2:], k[:d/2]]. d must be even. Output [B, Hkv, n, d] in U's dtype (U, SV,
 // cos, sin share one dtype: float32, bfloat16 or float16). The reference computes in that dtype with
 // ATen ops (like the Python original); the kernel accumulates in float32 and rounds once.

@@ -6,9 +6,9 @@
 
 #include "harness/model/architecture.h"
 #include "harness/model/model_config.h"
-#include "harness/model/rope.h"
+#include "harness/kv/rope.h"
 #include "harness/model/weights.h"
-#include "methods/method.h"
+#include "harness/kv/method.h"
 
 #include <ATen/ATen.h>
 

@@ -4,6 +4,8 @@
 // (rope_theta + rope_scaling) and the transformers-5 layout (rope_parameters).
 #pragma once
 
+#include "harness/kv/rope.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -11,16 +13,6 @@
 #include <vector>
 
 namespace kvbench {
-
-struct RopeConfig {
-  std::string type = "default";      // "default" or "llama3"
-  double theta = 10000.0;
-  // llama3 scaling (type == "llama3")
-  double factor = 1.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
-};
 
 struct ModelConfig {
   std::string architecture;          // architectures[0], e.g. "LlamaForCausalLM"

@@ -118,7 +118,7 @@ inline void write_jsonl(const std::filesystem::path& path, const std::vector<nlo
   write_file(path, text);
 }
 
-// The prompt text and ids the hf engine (harness/model/hf_engine.cpp) builds from a Sample.
+// The prompt text and ids the hf engine (harness/engine/hf_engine.cpp) builds from a Sample.
 struct RenderedPrompt {
   std::string text;
   std::vector<int32_t> ids;

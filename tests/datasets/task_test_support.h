@@ -3,7 +3,7 @@
 // validator does), locate the offline data and the scratch dir, run the reference python.
 #pragma once
 
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "harness/config_document.h"
 #include "harness/error.h"
 #include "harness/params.h"

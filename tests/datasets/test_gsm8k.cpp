@@ -2,7 +2,7 @@
 // gsm8k / gsm8k_cot: PythonRandom equals CPython's random (reference run at test time); rendered
 // prompts (text, chat multi-turn, chat single-turn with a system instruction) equal what the real
 // lm-evaluation-harness builds for the first docs; targets, stops and metrics; malformed input.
-#include "datasets/python_random.h"
+#include "harness/pytext/python_random.h"
 #include "harness/tokenizer/chat_template.h"
 #include "tests/datasets/task_test_support.h"
 

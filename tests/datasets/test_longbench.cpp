@@ -4,10 +4,10 @@
 // max_new_tokens, chat policy, LongBench-E buckets), the prompt templates against MiniLongBench's
 // OpenCompass-rendered prompts, and every malformed-input error (file:line + field).
 #include "datasets/longbench_prompt.h"
-#include "harness/engine.h"
+#include "harness/engine/engine.h"
 #include "harness/hashing.h"
-#include "harness/run_config.h"
-#include "harness/runner.h"
+#include "harness/run/run_config.h"
+#include "harness/run/runner.h"
 #include "metrics/longbench_scorer.h"
 #include "tests/datasets/longbench_test_support.h"
 

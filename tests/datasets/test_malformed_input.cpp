@@ -5,8 +5,8 @@
 // the field; under skip the malformed records are dropped and counted, while the file-level
 // problems still fail. Through the runner, the count reaches run.json and metrics.json.
 #include "datasets/jsonl_reader.h"
-#include "harness/run_config.h"
-#include "harness/runner.h"
+#include "harness/run/run_config.h"
+#include "harness/run/runner.h"
 #include "tests/datasets/task_test_support.h"
 
 #include <gmock/gmock.h>

@@ -4,7 +4,7 @@
 // unpadded (valid all true), as the model would issue it for a prefill chunk or a decode step.
 #pragma once
 
-#include "methods/method.h"
+#include "harness/kv/method.h"
 
 #include <ATen/ATen.h>
 

@@ -9,7 +9,7 @@
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
 #include "harness/params.h"
-#include "methods/method.h"
+#include "harness/kv/method.h"
 #include "tests/model/tiny_models.h"
 
 #include <gtest/gtest.h>

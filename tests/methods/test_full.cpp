@@ -2,7 +2,7 @@
 // The "full" KV method: registration, exactness of its attention against a hand-written masked
 // softmax (prefill chunks, decode steps, GQA, left padding) and its memory accounting (K/V vs
 // validity-row bytes, layer budgets).
-#include "methods/method.h"
+#include "harness/kv/method.h"
 
 #include <gtest/gtest.h>
 

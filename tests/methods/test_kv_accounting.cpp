@@ -3,8 +3,8 @@
 // cumulative counters, hit rates, layer budgets and their means, optional per-step arrays), its
 // aggregation into metrics.json (numbers in nested objects aggregated, lists skipped) and the
 // results table's tokens-attended and GPU-bytes columns.
-#include "harness/aggregate.h"
-#include "harness/model/kv_accounting.h"
+#include "harness/run/aggregate.h"
+#include "harness/engine/kv_accounting.h"
 #include "reports/results_table.h"
 
 #include <gmock/gmock.h>

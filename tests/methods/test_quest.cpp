@@ -7,7 +7,7 @@
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
 #include "harness/kv/memory_formulas.h"
-#include "methods/method.h"
+#include "harness/kv/method.h"
 #include "methods/quest_pages.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/model/tiny_models.h"

@@ -7,8 +7,8 @@
 // between the k-th and (k+1)-th reference score, so exact index sets are well defined.
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
-#include "harness/model/rope.h"
-#include "methods/method.h"
+#include "harness/kv/rope.h"
+#include "harness/kv/method.h"
 #include "methods/shadowkv_ops.h"
 #include "tests/methods/attention_calls.h"
 #include "tests/model/tiny_models.h"

@@ -4,8 +4,8 @@
 // the whole sequence it reproduces the full cache's logits and greedy tokens on every tiny model.
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
-#include "harness/model/rope.h"
-#include "methods/method.h"
+#include "harness/kv/rope.h"
+#include "harness/kv/method.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/methods/attention_calls.h"
 #include "tests/model/tiny_models.h"

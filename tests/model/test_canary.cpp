@@ -3,7 +3,7 @@
 // template, model, KV method, scorer, run store) on the embedded model, and the accuracy it
 // measured compared with the stored baseline reports/baselines/canary.json within its explicit
 // tolerance. Skips when setup has not converted the embedded model.
-#include "harness/run_config.h"
+#include "harness/run/run_config.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -5,10 +5,10 @@
 // ("hf": template -> tokenizer -> generate -> stop -> decode) reproduces transformers' text.
 // Skips (exit 77) when setup has not converted the model (e.g. an offline machine).
 #include "harness/config_document.h"
-#include "harness/engine.h"
+#include "harness/engine/engine.h"
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
-#include "harness/run_config.h"
+#include "harness/run/run_config.h"
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/tokenizer.h"
 

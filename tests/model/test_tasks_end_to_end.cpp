@@ -6,8 +6,8 @@
 // recorded prediction, gives exactly the recorded scores. A task whose data file is not available
 // offline must instead fail with exit code 2 and a message naming the missing path under the data
 // root. The task list comes from the registry, so tasks added later are covered automatically.
-#include "datasets/task.h"
-#include "metrics/metric.h"
+#include "harness/task/task.h"
+#include "harness/task/metric.h"
 #include "harness/params.h"
 
 #include <gtest/gtest.h>

@@ -4,10 +4,10 @@
 // They exist only in test binaries; the product registers no fake model.
 #pragma once
 
-#include "datasets/task.h"
-#include "harness/engine.h"
+#include "harness/task/task.h"
+#include "harness/engine/engine.h"
 #include "harness/registry.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 
 #include <chrono>
 #include <set>

@@ -4,7 +4,7 @@
 // scripts/reference/ with $KVBENCH_PYTHON over JSONL files in $KVBENCH_TEST_TMP.
 #pragma once
 
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -2,8 +2,8 @@
 // Config documents, validation errors (file:line:column, key path, suggestion), layering and sweeps.
 #include "harness/config_document.h"
 #include "harness/error.h"
-#include "harness/run_config.h"
-#include "harness/sweep.h"
+#include "harness/run/run_config.h"
+#include "harness/run/sweep.h"
 #include "tests/support/test_components.h"
 
 #include <gtest/gtest.h>

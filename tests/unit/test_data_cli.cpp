@@ -6,7 +6,7 @@
 // download without fetching bytes twice, a server that ignores ranges, checksum mismatch, 404;
 // `data check` verdicts (ok, equivalent LF/gzip copies, differs, missing) and exit codes, and the
 // real ../shared/data copies against the official checksums.
-#include "harness/data_commands.h"
+#include "harness/cli/data_commands.h"
 #include "harness/error.h"
 
 #include <gmock/gmock.h>

@@ -5,7 +5,7 @@
 // numbers, currency, commas, Unicode digits, case, NULs, empty output); 600 per task.
 #include "harness/params.h"
 #include "metrics/gsm8k_exact_match.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

@@ -5,7 +5,7 @@
 // mixed-script edge cases: the token lists must be identical. Also checks that the vendored
 // dictionary is byte-identical to the package's.
 #include "metrics/jieba_segmenter.h"
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_regex.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

@@ -9,7 +9,7 @@
 #include "harness/kernels/kernel_math.h"
 #include "harness/kernels/ops_cuda.h"
 #include "harness/kv/ops.h"
-#include "harness/model/rope.h"
+#include "harness/kv/rope.h"
 
 #include <gtest/gtest.h>
 

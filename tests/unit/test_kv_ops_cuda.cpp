@@ -6,7 +6,7 @@
 // scores and keys. Exits 77 (ctest: skipped) without a CUDA device.
 #include "harness/error.h"
 #include "harness/kv/ops.h"
-#include "harness/model/rope.h"
+#include "harness/kv/rope.h"
 
 #include <ATen/Context.h>
 #include <cuda_runtime_api.h>

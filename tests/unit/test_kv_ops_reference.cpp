@@ -4,7 +4,7 @@
 // ties, strided views, every dtype), plus their argument errors. CPU only.
 #include "harness/error.h"
 #include "harness/kv/ops.h"
-#include "harness/model/rope.h"
+#include "harness/kv/rope.h"
 
 #include <gtest/gtest.h>
 
@@ -404,7 +404,7 @@ TEST(ReconstructKeysReference, MatchesLoopsOnAwkwardShapes) {
 }
 
 TEST(ReconstructKeysReference, AgreesWithRopeApply) {
-  // The same keys through harness/model/rope.h: reconstruct pre-RoPE keys densely, rotate them with
+  // The same keys through harness/kv/rope.h: reconstruct pre-RoPE keys densely, rotate them with
   // Rope::apply at their positions (one KV head per call, positions [B, n]).
   const int64_t b = 2, s = 64, r = 24, h = 3, n = 10, d = 64;
   const auto in = make_reconstruct_inputs(b, s, r, h, n, d, at::kFloat, 12);

@@ -5,7 +5,7 @@
 // deterministic perturbations, and edge cases; at least 520 per metric. Also the dataset score and
 // LongBench-E buckets over groups of those samples.
 #include "metrics/longbench_scorer.h"
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_regex.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

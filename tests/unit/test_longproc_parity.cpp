@@ -6,8 +6,8 @@
 // over-long rows, header changes (renamed, duplicated, extra column), quoted fields including
 // multi-line quotes, stray carriage returns, prose around the table, empty output. 600 cases.
 #include "metrics/longproc_html_to_tsv.h"
-#include "metrics/metric.h"
-#include "metrics/py_regex.h"
+#include "harness/task/metric.h"
+#include "harness/pytext/py_regex.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

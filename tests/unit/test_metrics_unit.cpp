@@ -10,15 +10,15 @@
 #include "metrics/jieba_segmenter.h"
 #include "metrics/longbench_scorer.h"
 #include "metrics/longproc_html_to_tsv.h"
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 #include "metrics/needlebench_multi_retrieval.h"
 #include "metrics/normalize.h"
-#include "metrics/py_json.h"
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_json.h"
+#include "harness/pytext/py_regex.h"
 #include "metrics/rouge_l.h"
 #include "metrics/ruler_string_match.h"
 #include "metrics/text2json_scorer.h"
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -4,9 +4,9 @@
 // ../shared/data (11 keywords at depths 0..100, English and Chinese); predictions name a random
 // subset of the keywords, some re-cased or truncated, in the requested answer format. 600 samples
 // scored one by one and as one task.
-#include "metrics/metric.h"
+#include "harness/task/metric.h"
 #include "metrics/needlebench_multi_retrieval.h"
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_regex.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

@@ -3,10 +3,10 @@
 // sample exactly once and the same metrics as an uninterrupted run; a torn last line is redone;
 // failing samples become error rows and the run continues (status partial). The soak test does the
 // same to a whole sweep: SIGKILL at 20 seeded moments, resumed each time.
-#include "harness/run_config.h"
-#include "harness/sweep.h"
-#include "harness/run_store.h"
-#include "harness/runner.h"
+#include "harness/run/run_config.h"
+#include "harness/run/run_store.h"
+#include "harness/run/runner.h"
+#include "harness/run/sweep.h"
 #include "tests/support/test_components.h"
 
 #include <gtest/gtest.h>

@@ -6,8 +6,8 @@
 // predictions: answer-prefix outputs with missing / reordered / re-cased values, control characters,
 // Unicode case edge cases and haystack windows. 600 cases per metric, plus the task-level score.
 #include "harness/params.h"
-#include "metrics/metric.h"
-#include "metrics/py_regex.h"
+#include "harness/task/metric.h"
+#include "harness/pytext/py_regex.h"
 #include "metrics/ruler_string_match.h"
 #include "tests/unit/parity_util.h"
 

@@ -7,7 +7,7 @@
 // JSON, NaN, huge integers, escapes and lone surrogates, non-object elements, bad (repeated-name)
 // golds. 700 samples, plus the corpus average_score.
 #include "harness/error.h"
-#include "metrics/py_regex.h"
+#include "harness/pytext/py_regex.h"
 #include "metrics/text2json_scorer.h"
 #include "tests/unit/parity_util.h"
 

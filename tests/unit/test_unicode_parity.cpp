@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Python str semantics of metrics/unicode_text.h against CPython itself (scripts/reference/
+// The Python str semantics of harness/pytext/unicode_text.h against CPython itself (scripts/reference/
 // unicode_reference.py) over every Unicode code point: str.lower, str.isspace, str.split, and re's
 // \w, \d, \s; plus final-sigma contexts.
-#include "metrics/unicode_text.h"
+#include "harness/pytext/unicode_text.h"
 #include "tests/unit/parity_util.h"
 
 #include <gtest/gtest.h>

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: Apache-2.0
+// The product engine ("hf"): a Hugging Face model folder run by kvbench's own runtime. One sample:
+//   prompt  = raw_prompt (tokenized with the tokenizer's special tokens, e.g. Llama's BOS), or the
+//             messages rendered by the model's chat template with add_generation_prompt (tokenized
+//             without adding special tokens: the template already wrote them, as transformers'
+//             apply_chat_template does), or, with use_chat_template=false, the message contents
+//             joined by "\n\n" and tokenized like a raw prompt;
+//   decode  = greedy (harness/model/generate.h) with the KV method of the run, stopping on EOS ids,
+//             stop token ids, stop strings (StopStringStream, the stop string itself is cut off)
+//             or max_new_tokens;
+//   record  = prediction, token counts, TTFT/TPOT, KV bytes, the KV accounting record
+//             (harness/engine/kv_accounting.h) and the method's counters.
+// A prompt longer than model.max_context (or the model's max_position_embeddings) minus
+// max_new_tokens is an error for that sample (the task decides how to truncate, by protocol).
+#include "harness/engine/engine.h"
+#include "harness/error.h"
+#include "harness/hashing.h"
+#include "harness/model/causal_lm.h"
+#include "harness/model/generate.h"
+#include "harness/engine/kv_accounting.h"
+#include "harness/tokenizer/chat_template.h"
+#include "harness/tokenizer/decode_stream.h"
+#include "harness/tokenizer/tokenizer.h"
+#include "harness/kv/method.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <optional>
+
+namespace kvbench {
+namespace {
+
+using nlohmann::json;
+
+at::ScalarType dtype_of(const std::string& name) {
+  if (name == "float32") return at::kFloat;
+  if (name == "float16") return at::kHalf;
+  return at::kBFloat16;
+}
+
+at::Device device_of(const std::string& name) {
+  if (name == "auto") return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  try {
+    at::Device device(name);
+    KVBENCH_CHECK_CONFIG(!device.is_cuda() || at::hasCUDA(), "model.device: ", name,
+                         " requested but no CUDA device is available");
+    return device;
+  } catch (const c10::Error&) {
+    KVBENCH_FAIL(ErrorKind::kConfig, "model.device: '", name, "' is not a device (auto, cpu, cuda, cuda:N)");
+  }
+}
+
+class HfEngine : public Engine {
+ public:
+  explicit HfEngine(const json& run) {
+    const json& model = run["model"];
+    folder_ = model["path"].get<std::string>();
+    KVBENCH_CHECK_INPUT(std::filesystem::is_directory(folder_), "model.path: ", folder_,
+                        ": not a directory (a Hugging Face model folder is expected)");
+    LoadOptions options;
+    options.dtype = dtype_of(model["dtype"].get<std::string>());
+    options.device = device_of(model["device"].get<std::string>());
+    model_ = CausalLM::load(folder_, options);
+    tokenizer_.emplace(Tokenizer::load(folder_));
+    bool has_template = std::filesystem::exists(std::filesystem::path(folder_) / "chat_template.jinja");
+    if (!has_template) {
+      std::ifstream in(std::filesystem::path(folder_) / "tokenizer_config.json");
+      if (in.good()) has_template = json::parse(in, nullptr, false).contains("chat_template");
+    }
+    if (has_template) chat_template_.emplace(ChatTemplate::load(folder_));
+    max_context_ = model["max_context"].is_null() ? model_->config().max_position_embeddings
+                                                  : model["max_context"].get<int64_t>();
+    const json& method = run["method"];
+    const auto* entry = KVMethodRegistry::instance().find(method["name"].get<std::string>());
+    KVBENCH_ASSERT(entry != nullptr, "validated method not registered");
+    method_ = entry->make(method["params"]);
+    method_name_ = method["name"].get<std::string>();
+    if (run.contains("output") && run["output"].contains("per_step_accounting"))
+      per_step_accounting_ = run["output"]["per_step_accounting"].get<bool>();
+    if (run["task"]["params"].contains("enable_thinking") &&
+        run["task"]["params"]["enable_thinking"].is_boolean())
+      template_options_.enable_thinking = run["task"]["params"]["enable_thinking"].get<bool>();
+  }
+
+  json describe() const override {
+    json d = {{"engine", "hf"},
+              {"model_folder", folder_},
+              {"architecture", model_->config().architecture},
+              {"dtype", std::string(c10::toString(model_->dtype()))},
+              {"device", model_->device().str()},
+              {"libtorch_version", TORCH_VERSION},
+              {"cuda_available", at::hasCUDA()},
+              {"tokenizer", tokenizer_->source()},
+              {"method", method_name_},
+              {"max_context", max_context_}};
+    if (chat_template_) {
+      d["chat_template"] = chat_template_->name();
+      d["chat_template_hash"] = chat_template_->hash();
+    }
+    return d;
+  }
+
+  const Tokenizer* tokenizer() const override { return &*tokenizer_; }
+
+  SampleResult run(const Sample& sample, const GenerationSettings& generation) override {
+    std::string prompt;
+    bool add_special = true;
+    if (!sample.raw_prompt.empty()) {
+      prompt = sample.raw_prompt;
+    } else if (sample.use_chat_template) {
+      KVBENCH_CHECK_INPUT(chat_template_.has_value(), folder_,
+                          ": the model has no chat template, but the task renders chat messages");
+      prompt = chat_template_->render(sample.messages, template_options_);
+      add_special = false;
+    } else {
+      for (const auto& m : sample.messages) prompt += (prompt.empty() ? "" : "\n\n") + m.content;
+    }
+    std::vector<int32_t> ids32 = tokenizer_->encode(prompt, add_special);
+    std::vector<int64_t> ids(ids32.begin(), ids32.end());
+    int64_t limit = max_context_ - generation.max_new_tokens;
+    KVBENCH_CHECK(static_cast<int64_t>(ids.size()) <= limit, "prompt of ", ids.size(),
+                  " tokens + max_new_tokens ", generation.max_new_tokens, " exceeds the context of ",
+                  max_context_, " tokens");
+
+    GenerateOptions options;
+    options.max_new_tokens = generation.max_new_tokens;
+    options.prefill_chunk = generation.prefill_chunk;
+    options.stop_token_ids = generation.stop_token_ids;
+    StopStringStream stream(*tokenizer_, generation.stop);
+    std::vector<int64_t> eos = model_->config().eos_token_ids;
+    eos.insert(eos.end(), generation.stop_token_ids.begin(), generation.stop_token_ids.end());
+    options.stop_predicate = [&](int64_t, const std::vector<int64_t>& generated) {
+      int64_t last = generated.back();
+      // Stop tokens end generation by themselves and are not part of the text.
+      if (std::find(eos.begin(), eos.end(), last) != eos.end()) return false;
+      stream.push(static_cast<int32_t>(last));
+      return stream.stopped();
+    };
+    GenerateResult result = generate(*model_, *method_, {ids}, options);
+    if (!stream.stopped()) stream.finish();
+
+    SampleResult out;
+    out.prediction = stream.text();
+    out.input_tokens = static_cast<int64_t>(ids.size());
+    out.output_tokens = static_cast<int64_t>(result.tokens[0].size());
+    out.prompt_sha256 = sha256_hex(prompt);
+    double decode_total = std::accumulate(result.decode_ms.begin(), result.decode_ms.end(), 0.0);
+    out.timing = {{"prefill_ms", result.prefill_ms},
+                  {"ttft_ms", result.prefill_ms},
+                  {"decode_ms", decode_total},
+                  {"tpot_ms", result.decode_ms.empty() ? 0.0 : decode_total / result.decode_ms.size()}};
+    out.memory = {{"kv_device_bytes", result.kv.device_bytes},
+                  {"kv_host_bytes", result.kv.host_bytes},
+                  {"kv_peak_device_bytes", result.kv.peak_device_bytes},
+                  {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
+    out.kv = kv_accounting_record(result, per_step_accounting_);
+    json stats = method_->stats();
+    for (const auto& [k, v] : stats.items()) out.kv[k] = v;
+    out.kv["finish_reason"] = result.finish_reasons[0];
+    return out;
+  }
+
+ private:
+  std::string folder_;
+  std::unique_ptr<CausalLM> model_;
+  std::optional<Tokenizer> tokenizer_;
+  std::optional<ChatTemplate> chat_template_;
+  ChatTemplateOptions template_options_;
+  std::unique_ptr<KVMethod> method_;
+  std::string method_name_;
+  int64_t max_context_ = 0;
+  bool per_step_accounting_ = false;  // output.per_step_accounting
+};
+
+struct HfEngineFactory : EngineFactory {
+  std::unique_ptr<Engine> create(const json& run_config) const override {
+    return std::make_unique<HfEngine>(run_config);
+  }
+};
+
+}  // namespace
+
+KVBENCH_REGISTER(EngineFactory, RegistryEntry<EngineFactory>{
+    "hf",
+    "Hugging Face model folder run by kvbench's LibTorch runtime",
+    {},
+    [](const nlohmann::json&) { return std::make_unique<HfEngineFactory>(); },
+    {}});
+
+}  // namespace kvbench

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// KVMethod: the attention hook every KV-cache method implements. The model calls it once per layer
+// per forward (prefill chunk or decode step) with everything a method may need; the method owns its
+// KV storage (device or host), decides which keys/values the new queries attend to, computes the
+// attention output and accounts for its memory. The model code has no method-specific branches.
+//
+// How the planned methods fit (docs/methods.md), each entirely inside its own methods/<name>.cpp:
+// - ShadowKV: keep call.key_pre_rope during prefill; on last_prefill_chunk run the SVD of the
+//   layer's pre-RoPE keys, build landmarks/outliers from call.key, offload values; in decode,
+//   reconstruct selected keys and rotate them with view.rope->apply at their positions.
+// - InfiniGen: call.hidden is this layer's input; view.weights->layer(l + 1, "self_attn.q_proj.
+//   weight") gives the next layer's query projection for one-layer-ahead speculation.
+// - Quest / ArkVale: page min/max (or bounding-box) digests of call.key per page; score pages with
+//   call.query; attend over the selected pages (exact_attention in harness/kv/attention.h).
+// - H2O / TOVA / SnapKV: the method computes attention itself, so it can form the probabilities it
+//   needs for scoring and eviction.
+// - YAKV: host-resident (pinned/mapped) KV, quantized per-token landmarks from call.key, top-k
+//   gather each decode step; bytes moved are reported in KVMemory::host_to_device_bytes.
+#pragma once
+
+#include "harness/model/model_config.h"
+#include "harness/kv/rope.h"
+#include "harness/model/weights.h"
+#include "harness/registry.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace kvbench {
+
+enum class AttentionPhase { kPrefill, kDecode };
+
+// Read-only access to the whole model, valid from reset() until the next reset().
+// - weights: every layer's tensors by Hugging Face name (e.g. InfiniGen reads layer l+1's q_proj,
+//   ModelWeights::layer(l + 1, "self_attn.q_proj.weight"), to speculate one layer ahead);
+// - rope: rotate any keys at any positions (ShadowKV / YAKV re-apply RoPE to gathered pre-RoPE keys
+//   at their original positions: rope->apply(k_pre [B,H,n,d], positions [B,n])).
+struct ModelView {
+  const ModelConfig* config = nullptr;
+  const ModelWeights* weights = nullptr;
+  const Rope* rope = nullptr;
+};
+
+// One layer's attention request for T new tokens of B sequences. Shapes: B batch, T new tokens,
+// Hq / Hkv query / KV heads, d head_dim. Tensors are on the compute device in the compute dtype
+// (positions/valid: int64/bool). Batches are left-padded (see harness/model/generate.h): slot s of
+// every sequence is filled at the same step; pad slots have valid=false and position 0 and must
+// never be attended to by real tokens.
+struct AttentionCall {
+  int64_t layer = 0;
+  AttentionPhase phase = AttentionPhase::kPrefill;
+  // Prefill: true on the chunk that ends the prompt (whole-prompt prefill: always true). Methods
+  // that compress or summarize the prompt (SVD, landmarks, page digests, eviction) do it here.
+  bool last_prefill_chunk = true;
+  int64_t slot_offset = 0;   // cache slot of the first new token (tokens already seen per sequence,
+                             // padding included)
+  at::Tensor query;          // [B, Hq, T, d] after q-norm (if any) and RoPE
+  at::Tensor key_pre_rope;   // [B, Hkv, T, d] after k-norm (if any), before RoPE
+  at::Tensor key;            // [B, Hkv, T, d] after RoPE
+  at::Tensor value;          // [B, Hkv, T, d]
+  at::Tensor positions;      // [B, T] int64 RoPE positions of the new tokens (pad slots: 0)
+  at::Tensor valid;          // [B, T] bool, false on left-padding slots
+  bool batch_has_padding = false;  // any slot of this batch is padding (else `valid` is all true)
+  at::Tensor hidden;         // [B, T, hidden] this layer's normalized input (input_layernorm output)
+  double scale = 1.0;        // softmax scale, 1/sqrt(d)
+};
+
+// Tokens one KV head attends at a decode step, by role (mean over KV heads and sequences when they
+// differ). Methods resolve their budgets per layer at the end of prefill and report them here, so a
+// table can always say how many tokens each method attended (sink + local + outliers + selected +
+// generated = tokens attended).
+struct LayerBudget {
+  int64_t sink = 0;       // attention sinks / prefix kept exactly
+  int64_t local = 0;      // recent prompt window kept exactly
+  int64_t outliers = 0;   // outlier rows/chunks kept exactly
+  int64_t selected = 0;   // rows chosen per step by the method's scoring rule
+  int64_t generated = 0;  // generated tokens so far (kept exactly)
+  int64_t total() const { return sink + local + outliers + selected + generated; }
+};
+
+// Memory and work accounting of a method (totals over all layers). generate() snapshots it after
+// prefill and after every decode step (harness/model/generate.h) and derives per-step figures from
+// the cumulative counters.
+struct KVMemory {
+  int64_t device_bytes = 0;           // persistent on the compute device (= kv + metadata bytes)
+  int64_t kv_device_bytes = 0;        //   of which key/value rows (exact or quantized)
+  int64_t metadata_device_bytes = 0;  //   of which selection metadata (landmarks, digests, factors, ids)
+  int64_t transient_device_bytes = 0; // per-step working buffers (gathered rows), not in device_bytes
+  int64_t host_bytes = 0;             // resident in host RAM (offloaded KV)
+  int64_t peak_device_bytes = 0;      // peak of device_bytes + transient since reset()
+  double tokens_attended = 0;         // last decode step: KV rows attended per layer, KV head and
+                                      // sequence (mean); after prefill: the prompt tokens' mean
+  int64_t host_to_device_bytes = 0;   // bytes moved host->device since reset() (HostToDevice counter)
+  int64_t cache_hits = 0;             // since reset(): fetched rows/chunks found already resident
+  int64_t cache_lookups = 0;          // since reset(): rows/chunks the selection asked for
+  std::vector<LayerBudget> layer_budgets;  // per layer at the last decode step; empty: unbudgeted
+};
+
+class KVMethod {
+ public:
+  virtual ~KVMethod() = default;
+  // Start a new batch: drop every stored KV. `max_tokens` is the slot capacity the run will need
+  // (padded prompt + max new tokens): a hint for pre-allocation, not a limit.
+  virtual void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) = 0;
+  // Store what the method keeps of call.key/value and return the attention output of the new
+  // queries, [B, Hq, T, d] in the query's dtype. Prefill chunks of one batch come in order
+  // (slot_offset increasing), each for layers 0..L-1; then one decode call per layer per step.
+  virtual at::Tensor attend(const AttentionCall& call) = 0;
+  virtual KVMemory memory() const = 0;
+  // Method-specific counters for the run record (selection hit rate, evictions, ...).
+  virtual nlohmann::json stats() const { return nlohmann::json::object(); }
+};
+
+// Factories receive the parameters resolved against the entry's ParamSpecs.
+KVBENCH_REGISTRY_KIND(KVMethod, "method");
+using KVMethodRegistry = Registry<KVMethod>;
+
+}  // namespace kvbench
