@@ -14,6 +14,16 @@ namespace kvbench {
 
 std::unique_ptr<CausalLM> CausalLM::load(const std::string& folder, const LoadOptions& options) {
   ModelConfig config = load_model_config(folder);
+  // A quantized checkpoint (FP8, GPTQ, AWQ, bitsandbytes, ...) declares itself in config.json; its
+  // tensors would load as raw values with the quantization ignored, so it is an error, never a run.
+  if (config.raw.contains("quantization_config")) {
+    const nlohmann::json& q = config.raw["quantization_config"];
+    const std::string method = q.is_object() && q.contains("quant_method") && q["quant_method"].is_string()
+                                   ? q["quant_method"].get<std::string>() : "unknown";
+    KVBENCH_FAIL(ErrorKind::kInput, config.path, ": quantization_config.quant_method '", method,
+                 "': quantized checkpoints are not supported (their scales/zero points would be ignored); use "
+                 "the model's unquantized bf16/fp16/fp32 release");
+  }
   const RegistryEntry<Architecture>& entry = find_architecture(config);
   std::unique_ptr<Architecture> arch = entry.make(nlohmann::json::object());
   arch->validate(config);

@@ -82,6 +82,12 @@ at::Tensor Checkpoint::load(const std::string& name, at::ScalarType dtype, at::D
   KVBENCH_CHECK_INPUT(expected_shape.empty() || entry.shape == expected_shape, file.path(), ": tensor '",
                       name, "' has shape ", shape_str(entry.shape), " but config.json implies ",
                       shape_str(expected_shape));
+  // FP8 weights are meaningful only with their scale tensors (weight_scale_inv per 128x128 block,
+  // or a per-tensor weight_scale), which kvbench does not apply: refuse rather than run a model whose
+  // weights are off by those scales.
+  KVBENCH_CHECK_INPUT(entry.scalar_type != at::kFloat8_e4m3fn, file.path(), ": tensor '", name, "' is stored as ",
+                      entry.dtype, " (an FP8-quantized checkpoint): its scales are not applied by kvbench, so it "
+                      "is refused rather than run with wrong weights; use the checkpoint's bf16/fp16/fp32 release");
   at::Tensor view = file.view(name);
   // Move the raw bytes first (GPU: convert there), so only one tensor is ever staged in host RAM.
   // The result never aliases the mapping.

@@ -5,6 +5,7 @@
 #include "harness/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -58,6 +59,9 @@ void add_eos(const nlohmann::json& j, const std::string& path, std::vector<int64
     if (std::find(out->begin(), out->end(), id) == out->end()) out->push_back(id);
 }
 
+// YaRN's attention factor when the config gives none: 0.1 * mscale * ln(factor) + 1 (1 for factor <= 1).
+double yarn_mscale(double factor, double mscale) { return factor <= 1 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0; }
+
 RopeConfig parse_rope(const nlohmann::json& c, const std::string& path) {
   RopeConfig rope;
   // transformers 5 writes rope_parameters; checkpoints on the Hub carry rope_theta + rope_scaling.
@@ -67,15 +71,52 @@ RopeConfig parse_rope(const nlohmann::json& c, const std::string& path) {
   rope.theta = get_or<double>(params, "rope_theta", get_or<double>(c, "rope_theta", 10000.0, path), path);
   std::string type = get_or<std::string>(params, "rope_type", get_or<std::string>(params, "type", "default", path), path);
   rope.type = type;
+  const int64_t max_positions = get_or<int64_t>(c, "max_position_embeddings", 0, path);
+  const std::string where = path + " (rope " + type + ")";
   if (type == "llama3") {
-    rope.factor = get_required<double>(params, "factor", path + " (rope llama3)");
-    rope.low_freq_factor = get_required<double>(params, "low_freq_factor", path + " (rope llama3)");
-    rope.high_freq_factor = get_required<double>(params, "high_freq_factor", path + " (rope llama3)");
-    rope.original_max_position_embeddings =
-        get_required<int64_t>(params, "original_max_position_embeddings", path + " (rope llama3)");
+    rope.factor = get_required<double>(params, "factor", where);
+    rope.low_freq_factor = get_required<double>(params, "low_freq_factor", where);
+    rope.high_freq_factor = get_required<double>(params, "high_freq_factor", where);
+    rope.original_max_position_embeddings = get_required<int64_t>(params, "original_max_position_embeddings", where);
+  } else if (type == "linear") {
+    rope.factor = get_required<double>(params, "factor", where);
+    KVBENCH_CHECK_INPUT(rope.factor > 0, where, ": factor must be > 0, got ", rope.factor);
+  } else if (type == "dynamic") {
+    rope.factor = get_required<double>(params, "factor", where);
+    rope.max_position_embeddings = max_positions;
+    KVBENCH_CHECK_INPUT(rope.factor >= 1 && max_positions > 0, where,
+                        ": needs factor >= 1 and max_position_embeddings > 0 (got factor ", rope.factor,
+                        ", max_position_embeddings ", max_positions, ")");
+  } else if (type == "yarn") {
+    // The pretraining window: a top-level original_max_position_embeddings wins (as transformers'
+    // standardize_rope_params does), then the rope parameters', then max_position_embeddings.
+    rope.original_max_position_embeddings = get_or<int64_t>(
+        c, "original_max_position_embeddings",
+        get_or<int64_t>(params, "original_max_position_embeddings", max_positions, where), where);
+    KVBENCH_CHECK_INPUT(rope.original_max_position_embeddings > 0, where,
+                        ": original_max_position_embeddings (or max_position_embeddings) is required");
+    const bool has_factor = params.contains("factor") && !params["factor"].is_null();
+    rope.factor = has_factor ? get_required<double>(params, "factor", where)
+                             : static_cast<double>(max_positions) / rope.original_max_position_embeddings;
+    const bool has_attention_factor = params.contains("attention_factor") && !params["attention_factor"].is_null();
+    const double mscale = params.contains("mscale") && params["mscale"].is_number() ? params["mscale"].get<double>() : 0;
+    const double mscale_all_dim = params.contains("mscale_all_dim") && params["mscale_all_dim"].is_number()
+                                      ? params["mscale_all_dim"].get<double>() : 0;
+    if (has_attention_factor) rope.attention_factor = get_required<double>(params, "attention_factor", where);
+    else if (mscale != 0 && mscale_all_dim != 0)
+      rope.attention_factor = yarn_mscale(rope.factor, mscale) / yarn_mscale(rope.factor, mscale_all_dim);
+    else rope.attention_factor = yarn_mscale(rope.factor, 1.0);
+    // transformers reads these with `or`: a missing, null or zero value takes the default.
+    auto positive_or = [&](const char* key, double fallback) {
+      return params.contains(key) && params[key].is_number() && params[key].get<double>() != 0 ? params[key].get<double>()
+                                                                                               : fallback;
+    };
+    rope.beta_fast = positive_or("beta_fast", 32.0);
+    rope.beta_slow = positive_or("beta_slow", 1.0);
+    rope.truncate = get_or<bool>(params, "truncate", true, where);
   } else {
     KVBENCH_CHECK_INPUT(type == "default", path, ": rope type '", type,
-                        "' is not supported (supported: default, llama3)");
+                        "' is not supported (supported: default, llama3, linear, dynamic, yarn)");
   }
   return rope;
 }

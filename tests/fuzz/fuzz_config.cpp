@@ -7,8 +7,8 @@
 // registered loaders; the method catalog holds the test method of tests/support/test_components.h
 // (real methods need LibTorch). Only one-line config or usage errors may come out.
 #include "harness/config_document.h"
-#include "harness/run_config.h"
-#include "harness/sweep.h"
+#include "harness/run/run_config.h"
+#include "harness/run/sweep.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/support/test_components.h"
 

@@ -5,7 +5,7 @@
 // samples() runs under both malformed-input policies. Bad records may only end in a one-line
 // kInput (or kConfig, e.g. too few few-shot exemplars) error; under `skip` every dropped record is
 // counted.
-#include "datasets/task.h"
+#include "harness/task/task.h"
 #include "harness/params.h"
 #include "harness/tokenizer/tokenizer.h"
 #include "tests/fuzz/fuzz_support.h"

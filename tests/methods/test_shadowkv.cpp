@@ -283,6 +283,63 @@ std::vector<int64_t> random_prompt(int64_t n, int64_t vocab, uint64_t seed) {
   return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + n);
 }
 
+// Tolerance of the full-rank equivalence, relative to the step's logit scale max(1, max|logit|).
+// At full rank the only numerical difference from the full cache is in the sparse chunks' keys,
+// which ShadowKV rebuilds from an fp32 SVD of the [S, n] pre-RoPE key matrix (n = Hkv*d, S <= 203):
+//  - the SVD (LAPACK gesdd: Householder bidiagonalization + divide and conquer) is backward stable,
+//    ||K - U.S.Vh||_F <= p(n) * eps * ||K||_F with p(n) of order n (Higham, ASNA 2nd ed., ch. 19),
+//    whichever SIMD path or thread count computes the Householder products;
+//  - rebuilding U_r.(S_r Vh_r) is an r-term fp32 dot product per element: <= r * eps relative;
+//  so the rebuilt keys carry a relative error eta <= (n + r) * eps (r = min(S, n) <= n).
+// The keys enter the network only through the scores q.k/sqrt(d): a relative key error eta moves each
+// score by at most eta * |q||k|/sqrt(d). On these tiny random checkpoints (RMSNorm'd inputs, weights of
+// std 0.15*sqrt(256/hidden), <= 3 layers) |q||k|/sqrt(d) is O(1), softmax is 1/2-Lipschitz in the
+// scores, and each later layer (attention + MLP) at most doubles a relative perturbation of the
+// residual stream, so the logits move by at most kLogitAmplification * eta relative to their scale,
+// with kLogitAmplification = 2^4 covering the <= 3 layers and the score magnitudes. The fp32 full
+// cache itself differs from exact arithmetic by O(sqrt(S) * eps) from its own reductions, which is
+// far inside this bound. A real defect (a wrong chunk, position or rotation) moves logits by O(0.1),
+// and NotFullRankIsNotEqual below checks that a half-rank SVD exceeds this bound.
+double full_rank_logit_bound(int64_t n, int64_t r, double logit_scale) {
+  constexpr double kEps = 1.1920928955078125e-7;  // fp32 machine epsilon, 2^-23
+  constexpr double kLogitAmplification = 16;
+  return kLogitAmplification * static_cast<double>(n + r) * kEps * std::max(1.0, logit_scale);
+}
+
+struct StepComparison {
+  double worst_diff = 0;         // max |logit difference| over steps
+  double worst_ratio = 0;        // max over steps of diff / bound
+  nlohmann::json stats;          // the method's counters after the run
+};
+
+// Runs full and `params` shadowkv on `prompt`, returns how the logits compare per step.
+StepComparison compare_with_full(const CausalLM& model, const std::vector<int64_t>& prompt, const nlohmann::json& params,
+                                 int64_t prefill_chunk, GenerateResult* got_out, GenerateResult* expected_out) {
+  GenerateOptions options;
+  options.max_new_tokens = 12;
+  options.stop_on_eos = false;
+  options.keep_logits = true;
+  options.prefill_chunk = prefill_chunk;
+  auto full = KVMethodRegistry::instance().find("full")->make({});
+  *expected_out = generate(model, *full, {prompt}, options);
+  auto method = make(params);
+  *got_out = generate(model, *method, {prompt}, options);
+  StepComparison out;
+  out.stats = method->stats();
+  const ModelConfig& c = model.config();
+  const int64_t n = c.num_kv_heads * c.head_dim;
+  const int64_t r = std::min<int64_t>({params.value("rank", int64_t{160}), static_cast<int64_t>(prompt.size()), n});
+  const size_t steps = std::min(got_out->step_logits.size(), expected_out->step_logits.size());
+  for (size_t i = 0; i < steps; ++i) {
+    const at::Tensor& want = expected_out->step_logits[i];
+    const double diff = (got_out->step_logits[i] - want).abs().max().item<double>();
+    const double bound = full_rank_logit_bound(n, r, want.abs().max().item<double>());
+    out.worst_diff = std::max(out.worst_diff, diff);
+    out.worst_ratio = std::max(out.worst_ratio, diff / bound);
+  }
+  return out;
+}
+
 TEST(ShadowKV, BudgetsCoveringThePromptAtFullRankEqualFullCacheOnEveryTinyModel) {
   for (const auto& name : test::tiny_model_names()) {
     auto model = CausalLM::load(test::tiny_models_dir() + "/" + name, {at::kFloat, at::kCPU});
@@ -290,27 +347,35 @@ TEST(ShadowKV, BudgetsCoveringThePromptAtFullRankEqualFullCacheOnEveryTinyModel)
     std::vector<std::vector<int64_t>> prompts = {ref["prompt"].get<std::vector<int64_t>>(),
                                                  random_prompt(203, model->config().vocab_size, 17)};
     for (size_t pi = 0; pi < prompts.size(); ++pi) {
-      GenerateOptions options;
-      options.max_new_tokens = 12;
-      options.stop_on_eos = false;
-      options.keep_logits = true;
-      options.prefill_chunk = pi == 1 ? 64 : 0;  // the long prompt in chunks
-      auto full = KVMethodRegistry::instance().find("full")->make({});
-      GenerateResult expected = generate(*model, *full, {prompts[pi]}, options);
-      auto method = make({{"sparse_budget", 1000000}, {"rank", 100000}, {"outlier_chunks", 3}});
-      GenerateResult got = generate(*model, *method, {prompts[pi]}, options);
+      const nlohmann::json params = {{"sparse_budget", 1000000}, {"rank", 100000}, {"outlier_chunks", 3}};
+      GenerateResult got, expected;
+      // The long prompt in chunks.
+      const StepComparison cmp = compare_with_full(*model, prompts[pi], params, pi == 1 ? 64 : 0, &got, &expected);
+      std::printf("[shadowkv full rank] %s prompt %zu: max |logit diff| %.3g = %.3g of the bound\n", name.c_str(), pi,
+                  cmp.worst_diff, cmp.worst_ratio);
       EXPECT_EQ(got.tokens, expected.tokens) << name;
       ASSERT_EQ(got.step_logits.size(), expected.step_logits.size());
-      for (size_t i = 0; i < got.step_logits.size(); ++i)
-        EXPECT_LT((got.step_logits[i] - expected.step_logits[i]).abs().max().item<double>(), 1e-4)
-            << name << " prompt " << pi << " step " << i;
-      nlohmann::json stats = method->stats();
-      EXPECT_TRUE(stats["attends_whole_prompt"].get<bool>()) << stats.dump();
-      const int64_t s = static_cast<int64_t>(prompts[pi].size());
-      EXPECT_DOUBLE_EQ(got.kv.tokens_attended, static_cast<double>(s + options.max_new_tokens - 1)) << name;
-      EXPECT_GT(stats["selected_chunks"].get<int64_t>(), 0) << name;
+      EXPECT_LE(cmp.worst_ratio, 1.0) << name << " prompt " << pi << ": max |logit diff| " << cmp.worst_diff;
+      EXPECT_TRUE(cmp.stats["attends_whole_prompt"].get<bool>()) << cmp.stats.dump();
+      EXPECT_DOUBLE_EQ(got.kv.tokens_attended,
+                       static_cast<double>(prompts[pi].size() + expected.step_logits.size() - 1)) << name;
+      EXPECT_GT(cmp.stats["selected_chunks"].get<int64_t>(), 0) << name;
     }
   }
+}
+
+// The negative control of the bound above: at half rank the rebuilt keys are not the original ones,
+// and the logits leave the full-rank bound (the equivalence test can fail).
+TEST(ShadowKV, NotFullRankIsNotEqual) {
+  auto model = CausalLM::load(test::tiny_models_dir() + "/llama3", {at::kFloat, at::kCPU});
+  const std::vector<int64_t> prompt = random_prompt(203, model->config().vocab_size, 17);
+  const int64_t n = model->config().num_kv_heads * model->config().head_dim;
+  GenerateResult got, expected;
+  const nlohmann::json params = {{"sparse_budget", 1000000}, {"rank", n / 2}, {"outlier_chunks", 3}};
+  const StepComparison cmp = compare_with_full(*model, prompt, params, 0, &got, &expected);
+  std::printf("[shadowkv half rank] max |logit diff| %.3g = %.3g of the full-rank bound\n", cmp.worst_diff,
+              cmp.worst_ratio);
+  EXPECT_GT(cmp.worst_ratio, 1.0);
 }
 
 TEST(ShadowKV, AccountingMatchesTheFormulaAndTheTransferLayer) {

@@ -182,12 +182,39 @@ TEST(ModelFolder, ConfigErrorsNameTheField) {
   EXPECT_THAT(error_of([&] { parse_model_config(config, nullptr, "x/config.json"); }),
               AllOf(HasSubstr("x/config.json"), HasSubstr("missing field 'hidden_size'")));
   config = tiny_llama_config();
-  config["rope_scaling"]["rope_type"] = "yarn";
+  config["rope_scaling"]["rope_type"] = "longrope";
   EXPECT_THAT(error_of([&] { parse_model_config(config, nullptr, "x/config.json"); }),
-              AllOf(HasSubstr("rope type 'yarn'"), HasSubstr("supported: default, llama3")));
+              AllOf(HasSubstr("rope type 'longrope'"), HasSubstr("supported: default, llama3, linear, dynamic, yarn")));
+  config = tiny_llama_config();
+  config["rope_scaling"] = {{"rope_type", "linear"}};
+  EXPECT_THAT(error_of([&] { parse_model_config(config, nullptr, "x/config.json"); }),
+              AllOf(HasSubstr("x/config.json (rope linear)"), HasSubstr("factor")));
   config = tiny_llama_config();
   config["num_key_value_heads"] = 3;
   EXPECT_THAT(error_of([&] { parse_model_config(config, nullptr, "x/config.json"); }), HasSubstr("num_key_value_heads (3)"));
+}
+
+// FP8 (and any other quantized) checkpoints are refused with the tensor or the config field named,
+// never run with their scales ignored.
+TEST(ModelFolder, QuantizedCheckpointsAreRefused) {
+  const std::string fp8 = write_model("fp8", tiny_llama_config(), [](std::vector<NamedTensor>& t) {
+    for (auto& x : t) {
+      if (x.name != "model.layers.0.mlp.up_proj.weight") continue;
+      x.tensor = x.tensor.to(at::kFloat8_e4m3fn).contiguous();
+      x.dtype = "F8_E4M3";
+    }
+    // The block scale the FP8 format stores next to the weight (48x32 weight: one 128x128 block).
+    t.push_back({"model.layers.0.mlp.up_proj.weight_scale_inv", at::full({1, 1}, 0.5), "F32"});
+  });
+  EXPECT_THAT(load_error(fp8), AllOf(HasSubstr("fp8/model.safetensors"), HasSubstr("tensor 'model.layers.0.mlp.up_proj.weight'"),
+                                     HasSubstr("F8_E4M3"), HasSubstr("scales are not applied")));
+  nlohmann::json config = tiny_llama_config();
+  config["quantization_config"] = {{"quant_method", "fp8"}, {"weight_block_size", {128, 128}}};
+  const std::string declared = write_model("fp8_declared", config);
+  EXPECT_THAT(load_error(declared), AllOf(HasSubstr("fp8_declared/config.json"), HasSubstr("quantization_config.quant_method 'fp8'"),
+                                          HasSubstr("not supported")));
+  config["quantization_config"] = {{"quant_method", "gptq"}, {"bits", 4}};
+  EXPECT_THAT(load_error(write_model("gptq", config)), HasSubstr("quant_method 'gptq'"));
 }
 
 TEST(ModelFolder, ArchitectureRegistryListsAll) {

@@ -5,7 +5,7 @@
 // otherwise) end with exit code 1, one error line, and every recorded sample intact and resumable;
 // a sweep cell whose model is over model.max_weight_bytes is recorded as failed (run.json, the
 // results table) and the next cell runs. Skips when setup has not converted the embedded model.
-#include "harness/run_config.h"
+#include "harness/run/run_config.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -5,7 +5,7 @@
 // else file modes). Each failure is a kvbench::Error of kind kOutput with a one-line message naming
 // the file, and what was recorded before is intact: whole rows, readable by the next run.
 #include "harness/error.h"
-#include "harness/run_store.h"
+#include "harness/run/run_store.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
