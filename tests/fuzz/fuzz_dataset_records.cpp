@@ -41,7 +41,8 @@ LoaderSetup loader_setup() {
   return {"longproc.html_to_tsv", {{"data_dir", dir.string()}, {"group", "0.5k"}},
           dir / "html_to_tsv_0.5k.jsonl.gz"};  // gzread passes plain text through
 #elif defined(KVBENCH_FUZZ_LOADER_ruler_pregenerated)
-  return {"ruler.pregenerated", {{"file", (dir / "ruler.jsonl").string()}}, dir / "ruler.jsonl"};
+  // The file name gives the RULER family (niah_*: 128 new tokens); any other name is refused first.
+  return {"ruler.pregenerated", {{"file", (dir / "niah_multikey_3.jsonl").string()}}, dir / "niah_multikey_3.jsonl"};
 #elif defined(KVBENCH_FUZZ_LOADER_text2json)
   return {"text2json.official", {{"file", (dir / "text2json.jsonl").string()}}, dir / "text2json.jsonl"};
 #elif defined(KVBENCH_FUZZ_LOADER_needlebench)
