@@ -41,13 +41,13 @@ std::string read_text(const std::filesystem::path& path) {
   return s.str();
 }
 
-// 5 NIAH samples of 400 tokens (depths 0..100), 8 new tokens each: seconds on a CPU.
+// 3 NIAH samples of 300 tokens (depths 0, 50, 100), 8 new tokens each: seconds on a CPU.
 std::filesystem::path write_config(const std::filesystem::path& dir, const std::string& extra = "") {
   const std::filesystem::path path = dir / "config.yaml";
   std::ofstream(path) << "model: {path: " << model_dir() << ", dtype: float32, device: cpu}\n"
                       << "method: {name: full}\n"
                       << "task:\n  name: niah.classic\n"
-                      << "  params: {context_lengths: [400], depth_percents: [0, 25, 50, 75, 100], max_new_tokens: 8}\n"
+                      << "  params: {context_lengths: [300], depth_percents: [0, 50, 100], max_new_tokens: 8}\n"
                       << extra;
   return path;
 }
@@ -117,8 +117,8 @@ TEST_F(ReliabilityCli, SameConfigTwiceGivesByteIdenticalPredictionsAndScores) {
   const auto dir_a = run_dir(dir / "a"), dir_b = run_dir(dir / "b");
   EXPECT_EQ(std::filesystem::relative(dir_a, dir / "a"), std::filesystem::relative(dir_b, dir / "b"));
   auto rows_a = rows_by_id(dir_a), rows_b = rows_by_id(dir_b);
-  ASSERT_EQ(rows_a.size(), 5u);
-  ASSERT_EQ(rows_b.size(), 5u);
+  ASSERT_EQ(rows_a.size(), 3u);
+  ASSERT_EQ(rows_b.size(), 3u);
   for (const auto& [id, row] : rows_a) {
     SCOPED_TRACE(id);
     const json& other = rows_b.at(id);
@@ -138,7 +138,7 @@ TEST_F(ReliabilityCli, FullDiskIsOneErrorLineExitOneAndLosesNothing) {
   std::filesystem::create_directories(out);
   if (!mount_tmpfs(out, 1024)) GTEST_SKIP() << "cannot mount a tmpfs (not root); test_output_failures covers the store";
   const std::filesystem::path config = write_config(dir);
-  ASSERT_EQ(run_cli(config, out, "--limit 2").exit_code, 0);
+  ASSERT_EQ(run_cli(config, out, "--limit 1").exit_code, 0);
   const std::filesystem::path run = run_dir(out);
   const std::string recorded = read_text(run / "samples.jsonl");
   // Fill the file system to the last byte.
@@ -154,12 +154,12 @@ TEST_F(ReliabilityCli, FullDiskIsOneErrorLineExitOneAndLosesNothing) {
   EXPECT_NE(full.err.find("No space left on device"), std::string::npos) << full.err;
   EXPECT_EQ(read_text(run / "samples.jsonl"), recorded);
   EXPECT_EQ(json::parse(read_text(run / "config.json"))["run"]["hash"].get<std::string>().size(), 8u);  // still whole
-  // Space back: the same command resumes and records the 3 missing samples once each.
+  // Space back: the same command resumes and records the 2 missing samples once each.
   std::filesystem::remove(out / "filler");
   CliResult resumed = run_cli(config, out);
   EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.err.find("(3 run, 2 already recorded)"), std::string::npos) << resumed.err;
-  EXPECT_EQ(rows_by_id(run).size(), 5u);
+  EXPECT_NE(resumed.err.find("(2 run, 1 already recorded)"), std::string::npos) << resumed.err;
+  EXPECT_EQ(rows_by_id(run).size(), 3u);
   EXPECT_EQ(read_text(run / "samples.jsonl").substr(0, recorded.size()), recorded);
   ::umount2(out.c_str(), MNT_DETACH);
 }
@@ -170,7 +170,7 @@ TEST_F(ReliabilityCli, ReadOnlyOutputIsOneErrorLineExitOneAndLosesNothing) {
   std::filesystem::create_directories(out);
   const bool mounted = mount_tmpfs(out, 4096);
   const std::filesystem::path config = write_config(dir);
-  ASSERT_EQ(run_cli(config, out, "--limit 2").exit_code, 0);
+  ASSERT_EQ(run_cli(config, out, "--limit 1").exit_code, 0);
   const std::filesystem::path run = run_dir(out);
   const std::string recorded = read_text(run / "samples.jsonl");
   if (mounted) {
