@@ -27,7 +27,8 @@ std::string model_dir() { return expand_env("${KVBENCH_CACHE}/models/smollm2-135
 
 std::filesystem::path scratch(const std::string& name) {
   std::filesystem::path dir = std::filesystem::path(std::getenv("KVBENCH_TEST_TMP")) / "test_reliability_cli" / name;
-  ::umount2(dir.c_str(), MNT_DETACH);  // left by an interrupted earlier run
+  ::umount2((dir / "out").c_str(), MNT_DETACH);  // the tests mount on <dir>/out; an interrupted
+  ::umount2(dir.c_str(), MNT_DETACH);            // earlier run (timeout) may have left one
   // Not std::filesystem::remove_all: the copy libtorch.so exports crashes in binaries linking it.
   EXPECT_EQ(std::system(("chmod -R u+w '" + dir.string() + "' 2>/dev/null; rm -rf '" + dir.string() + "'").c_str()), 0);
   std::filesystem::create_directories(dir);
