@@ -267,7 +267,13 @@ json identity_config(const json& resolved) {
   return id;
 }
 
-std::string canonical_json(const json& value) { return value.dump(); }
+std::string canonical_json(const json& value) {
+  try {
+    return value.dump();
+  } catch (const json::type_error& e) {  // found by tests/fuzz: a YAML string with invalid UTF-8
+    KVBENCH_FAIL(ErrorKind::kConfig, "config: a string value is not valid UTF-8 (", e.what(), ")");
+  }
+}
 
 std::string run_hash(const json& resolved, const std::string& dataset_sha256) {
   return sha256_hex(canonical_json(identity_config(resolved)) + "\n" + dataset_sha256).substr(0, 8);
