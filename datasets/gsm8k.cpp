@@ -70,6 +70,10 @@ class Gsm8kTask : public Task {
                            num_fewshot, " exceeds the ", fixed.size(), " fixed gsm8k_cot exemplars");
     } else if (num_fewshot > 0) {
       train = load_docs(train_path(context), context);
+      // random.sample(population, k) needs k <= len(population) (found by tests/fuzz).
+      KVBENCH_CHECK_INPUT(train.size() >= static_cast<size_t>(num_fewshot), train_path(context).string(),
+                          ": ", train.size(), " usable few-shot record(s), fewer than task.params.num_fewshot (",
+                          num_fewshot, ")");
       rnd = std::make_unique<PythonRandom>(params_.at("fewshot_seed").get<uint64_t>());
     }
 

@@ -114,6 +114,34 @@ void merge_into(nlohmann::json& base, const nlohmann::json& overlay, const std::
   }
 }
 
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
+// Every key and string value must be UTF-8 (JSON text, run hashes and messages are); found by
+// tests/fuzz: invalid bytes reached nlohmann's dump() and escaped as a foreign exception.
+void check_utf8(const nlohmann::json& value, const std::string& path, const ConfigDocument& doc) {
+  if (value.is_string()) {
+    KVBENCH_CHECK_CONFIG(valid_utf8(value.get_ref<const std::string&>()), doc.locate(path), ": ", path,
+                         ": the value is not valid UTF-8");
+  } else if (value.is_object()) {
+    for (const auto& [key, sub] : value.items()) {
+      KVBENCH_CHECK_CONFIG(valid_utf8(key), doc.locate(path), ": a key under '", path, "' is not valid UTF-8");
+      check_utf8(sub, path.empty() ? key : path + "." + key, doc);
+    }
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) check_utf8(value[i], path + "[" + std::to_string(i) + "]", doc);
+  }
+}
+
 ConfigDocument parse_yaml(const std::string& text, const std::string& source) {
   YAML::Node root;
   try {
@@ -127,6 +155,7 @@ ConfigDocument parse_yaml(const std::string& text, const std::string& source) {
   KVBENCH_CHECK_CONFIG(root.IsMap(), mark_text(source, root.Mark()),
                        ": a config must be a mapping at the top level");
   convert(root, source, "", doc.value, doc.origin);
+  check_utf8(doc.value, "", doc);
   return doc;
 }
 

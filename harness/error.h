@@ -16,12 +16,40 @@ enum class ErrorKind {
   kConfig,  // config file or --set value invalid
   kInput,   // malformed data file, checkpoint or tokenizer
   kRun,     // failure while running (inside the engine, out of memory, I/O)
+  kOutput,  // the run directory cannot be written (disk full, read-only, permissions): what is
+            // recorded stays intact, and every later run of a sweep would fail the same way
+  kBusy,    // another kvbench process holds the run directory's lock: it is left untouched
   kInternal // broken invariant: a kvbench bug
 };
 
+// `message` with every control character but tab written as an escape (\n, \r, \xNN), so an error
+// that quotes input (a YAML escape, a template's first characters, a key) stays one line.
+inline std::string one_line(const std::string& message) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(message.size());
+  for (unsigned char c : message) {
+    if (c >= 0x20 && c != 0x7f) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += '\t';  // keeps the line whole; quoted TSV fields stay as written
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 class Error : public std::runtime_error {
  public:
-  Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  // The message is made one line (one_line): the CLI prints it as the whole error.
+  Error(ErrorKind kind, const std::string& message) : std::runtime_error(one_line(message)), kind_(kind) {}
   ErrorKind kind() const { return kind_; }
   // Exit code the CLI returns for this error.
   int exit_code() const {

@@ -5,6 +5,7 @@
 #include "harness/cli/report_commands.h"
 #include "harness/engine/engine.h"
 #include "harness/error.h"
+#include "harness/model/weight_memory.h"
 #include "harness/registry.h"
 #include "harness/run/run_config.h"
 #include "harness/run/run_store.h"
@@ -116,6 +117,31 @@ int cmd_validate(const CommonRunArgs& args, bool as_json) {
   return 0;
 }
 
+// A run that failed as a whole: one line on stderr, run.json "failed" with the error in its
+// directory (samples recorded before stay), and its row for the results table.
+RunRecord record_failed_run(const RunPlan& plan, const std::string& error) {
+  std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << error << "\n";
+  std::error_code ec;  // a run that failed before it started (model too large) gets its directory
+  std::filesystem::create_directories(plan.dir, ec);
+  if (!ec)
+    write_file_atomic(plan.dir / "run.json",
+                      nlohmann::json({{"status", "failed"}, {"error", error}}).dump(2) + "\n");
+  if (std::filesystem::is_regular_file(plan.dir / "config.json")) return load_run(plan.dir);
+  const nlohmann::json& resolved = plan.run.resolved;
+  RunRecord record;
+  record.dir = plan.dir;
+  record.label = plan.label;
+  record.hash = plan.hash;
+  record.task = resolved["task"]["name"].get<std::string>();
+  record.protocol = resolved["task"]["protocol"].get<std::string>();
+  record.model = resolved["model"]["name"].is_string() ? resolved["model"]["name"].get<std::string>() : "";
+  record.method = resolved["method"]["name"].get<std::string>();
+  record.method_params = resolved["method"]["params"].dump();
+  record.status = "failed";
+  record.run_json = {{"status", "failed"}, {"error", error}};
+  return record;
+}
+
 int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool allow_version_mix) {
   std::vector<RunConfig> runs = load(args);
   std::vector<RunPlan> plans;
@@ -144,6 +170,7 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
       nlohmann::json key = {{"model", plan.run.resolved["model"]}, {"method", plan.run.resolved["method"]}};
       if (!engine || key.dump() != engine_key) {
         engine.reset();
+        check_weight_memory_limit(plan.run.resolved["model"]);
         engine = factory->make(nlohmann::json::object())->create(plan.run.resolved);
         engine_key = key.dump();
       }
@@ -152,14 +179,25 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
       std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
                 << " run, " << outcome.skipped << " already recorded)\n";
     } catch (const Error& e) {
-      if (e.exit_code() == 2) throw;
+      // Config/input errors, and an output directory that cannot be written (disk full,
+      // read-only), end the whole sweep with one line: every later run would fail the same way.
+      if (e.exit_code() == 2 || e.kind() == ErrorKind::kOutput) throw;
       failed = true;
-      std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << e.what() << "\n";
-      if (std::filesystem::is_directory(plan.dir)) {
-        write_file_atomic(plan.dir / "run.json",
-                          nlohmann::json({{"status", "failed"}, {"error", e.what()}}).dump(2) + "\n");
-        if (std::filesystem::is_regular_file(plan.dir / "config.json")) results.push_back(load_run(plan.dir));
+      if (e.kind() == ErrorKind::kBusy) {
+        // Another process is writing this run: its files stay as that process writes them, and
+        // the sweep goes on with the next run (two processes of one sweep share its runs).
+        std::cerr << "kvbench: run " << plan.dir.string()
+                  << " skipped: another kvbench process is writing it (left untouched)\n";
+        continue;
       }
+      engine.reset();
+      results.push_back(record_failed_run(plan, e.what()));
+    } catch (const std::exception& e) {
+      // Out of memory (std::bad_alloc, LibTorch's allocator and CUDA errors) while loading the
+      // model or running: this run fails, its memory is released, the sweep goes on.
+      failed = true;
+      engine.reset();
+      results.push_back(record_failed_run(plan, e.what()));
     }
   }
   if (!results.empty()) std::cout << format_results_table(results);

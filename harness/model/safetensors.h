@@ -4,6 +4,8 @@
 // tensor is exposed as a CPU view over the mapping (no copy). Every error names the file and tensor.
 #pragma once
 
+#include "harness/model/safetensors_header.h"
+
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -20,9 +22,6 @@ struct SafetensorsEntry {
   uint64_t begin = 0;           // byte offsets relative to the start of the data section
   uint64_t end = 0;
 };
-
-// dtypes kvbench reads, as a comma-separated list for error messages.
-const char* safetensors_supported_dtypes();
 
 class SafetensorsFile {
  public:

@@ -36,11 +36,16 @@ ParamSpecs model_specs() {
                                "longest prompt+generation in tokens (null: the model's maximum)");
   max_context.min = 1;
   max_context.nullable = true;
+  ParamSpec max_weight_bytes = spec("max_weight_bytes", ParamType::kInt, nullptr,
+                                    "memory the weights may take in model.dtype on model.device; a larger "
+                                    "model fails the run as out of memory before loading (null: no limit)");
+  max_weight_bytes.min = 0;
+  max_weight_bytes.nullable = true;
   return {spec("path", ParamType::kString, nullptr, "Hugging Face model folder"),
           spec("name", ParamType::kString, nullptr, "label in run paths (default: folder name)"),
           dtype,
           spec("device", ParamType::kString, "auto", "auto | cpu | cuda | cuda:N"),
-          max_context};
+          max_context, max_weight_bytes};
 }
 
 ParamSpecs method_specs() {
@@ -259,13 +264,20 @@ json identity_config(const json& resolved, const std::string& model_structure_sh
   }
   id["output"].erase("dir");
   id["output"].erase("per_step_accounting");  // what is recorded, not what is run
+  id["model"].erase("max_weight_bytes");       // whether the run may start, not what it computes
   id["task"].erase("limit");
   id["task"].erase("ids");
   id["task"].erase("data_root");
   return id;
 }
 
-std::string canonical_json(const json& value) { return value.dump(); }
+std::string canonical_json(const json& value) {
+  try {
+    return value.dump();
+  } catch (const json::type_error& e) {  // found by tests/fuzz: a YAML string with invalid UTF-8
+    KVBENCH_FAIL(ErrorKind::kConfig, "config: a string value is not valid UTF-8 (", e.what(), ")");
+  }
+}
 
 std::string run_hash(const json& resolved, const std::string& dataset_sha256, const std::string& model_structure_sha256) {
   return sha256_hex(canonical_json(identity_config(resolved, model_structure_sha256)) + "\n" + dataset_sha256)

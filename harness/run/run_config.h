@@ -4,7 +4,8 @@
 // components' ParamSpecs. Layering: built-in defaults (the specs below) < files < --set.
 //
 // Schema (every section optional except task.name; model.path is required to run):
-//   model:      path, name (label; default: basename of path), dtype, device, max_context
+//   model:      path, name (label; default: basename of path), dtype, device, max_context,
+//               max_weight_bytes (harness/model/weight_memory.h)
 //   method:     name (registered KV method, default "full"), params (the method's ParamSpecs)
 //   task:       name, protocol (default: the task's), params, limit, ids, data_root,
 //               on_malformed (error | skip; see TaskContext in harness/task/task.h)
@@ -44,7 +45,8 @@ std::vector<RunConfig> load_runs(const std::string& config_path,
 std::string run_label(const nlohmann::json& resolved);
 
 // The part of the config that identifies the results: everything except where results are written
-// (output.dir), what is recorded (output.per_step_accounting) and which samples are selected
+// (output.dir), what is recorded (output.per_step_accounting), whether it may start
+// (model.max_weight_bytes) and which samples are selected
 // (task.limit, task.ids): the same run extended to more
 // samples resumes in the same directory.
 // `model_structure_sha256` (model_identity.h), when not empty, replaces model.path: a moved model

@@ -15,15 +15,22 @@
 namespace kvbench {
 namespace {
 
-void write_all(int fd, const std::string& data, const std::string& what) {
+// Writes all of `data`; false with errno set when the file system refuses (ENOSPC, EROFS, EIO...).
+bool write_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    KVBENCH_CHECK(n > 0, what, ": write failed: ", std::strerror(errno));
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
     done += static_cast<size_t>(n);
   }
+  return true;
 }
+
+#define KVBENCH_CHECK_OUTPUT(cond, ...) KVBENCH_CHECK_KIND(ErrorKind::kOutput, cond, __VA_ARGS__)
 
 void fsync_dir(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -39,26 +46,31 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
   std::filesystem::path tmp = path;
   tmp += ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  KVBENCH_CHECK(fd >= 0, tmp.string(), ": cannot create: ", std::strerror(errno));
-  write_all(fd, text, tmp.string());
-  KVBENCH_CHECK(::fsync(fd) == 0, tmp.string(), ": fsync failed: ", std::strerror(errno));
+  KVBENCH_CHECK_OUTPUT(fd >= 0, tmp.string(), ": cannot create: ", std::strerror(errno));
+  const bool written = write_all(fd, text) && ::fsync(fd) == 0;
+  const int saved_errno = errno;
   ::close(fd);
-  KVBENCH_CHECK(::rename(tmp.c_str(), path.c_str()) == 0, path.string(),
-                ": rename failed: ", std::strerror(errno));
+  if (!written) ::unlink(tmp.c_str());  // the old `path` is untouched
+  KVBENCH_CHECK_OUTPUT(written, path.string(), ": cannot write: ", std::strerror(saved_errno));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int rename_errno = errno;
+    ::unlink(tmp.c_str());
+    KVBENCH_FAIL(ErrorKind::kOutput, path.string(), ": rename failed: ", std::strerror(rename_errno));
+  }
   fsync_dir(path.parent_path());
 }
 
 RunStore::RunStore(const std::filesystem::path& dir) : dir_(dir), samples_path_(dir / "samples.jsonl") {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  KVBENCH_CHECK(!ec, dir_.string(), ": cannot create run directory: ", ec.message());
+  KVBENCH_CHECK_OUTPUT(!ec, dir_.string(), ": cannot create run directory: ", ec.message());
   std::filesystem::path lock = dir_ / ".lock";
   lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  KVBENCH_CHECK(lock_fd_ >= 0, lock.string(), ": cannot open lock file: ", std::strerror(errno));
+  KVBENCH_CHECK_OUTPUT(lock_fd_ >= 0, lock.string(), ": cannot open lock file: ", std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);
     lock_fd_ = -1;
-    KVBENCH_FAIL(ErrorKind::kRun, dir_.string(),
+    KVBENCH_FAIL(ErrorKind::kBusy, dir_.string(),
                  ": another kvbench process is writing this run directory");
   }
   load_samples();
@@ -79,7 +91,7 @@ void RunStore::load_samples() {
   if (complete < text.size()) {
     // A kill during the append left a partial last line: cut it, that sample runs again.
     torn_bytes_dropped_ = text.size() - complete;
-    KVBENCH_CHECK(::truncate(samples_path_.c_str(), static_cast<off_t>(complete)) == 0,
+    KVBENCH_CHECK_OUTPUT(::truncate(samples_path_.c_str(), static_cast<off_t>(complete)) == 0,
                   samples_path_.string(), ": cannot truncate torn last line: ", std::strerror(errno));
     text.resize(complete);
   }
@@ -113,9 +125,17 @@ void RunStore::append_sample(const nlohmann::json& row) {
   // One write() of the whole line: a kill can leave only a prefix, which load_samples() cuts.
   std::string line = row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = ::open(samples_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  KVBENCH_CHECK(fd >= 0, samples_path_.string(), ": cannot open: ", std::strerror(errno));
-  write_all(fd, line, samples_path_.string());
-  KVBENCH_CHECK(::fdatasync(fd) == 0, samples_path_.string(), ": fsync failed: ", std::strerror(errno));
+  KVBENCH_CHECK_OUTPUT(fd >= 0, samples_path_.string(), ": cannot open: ", std::strerror(errno));
+  const off_t before = ::lseek(fd, 0, SEEK_END);
+  if (!write_all(fd, line) || ::fdatasync(fd) != 0) {
+    // Disk full or I/O error: cut what reached the file, so it still ends with a complete row.
+    const int saved_errno = errno;
+    if (before >= 0 && ::ftruncate(fd, before) == 0) ::fdatasync(fd);
+    ::close(fd);
+    KVBENCH_FAIL(ErrorKind::kOutput, samples_path_.string(), ": cannot record sample ", id, ": ",
+                 std::strerror(saved_errno), " (", rows_.size(),
+                 " samples recorded before are intact; re-run to resume)");
+  }
   ::close(fd);
   rows_.emplace(id, row);
 }

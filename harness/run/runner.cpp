@@ -138,30 +138,34 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
       make_task_metrics(*plan.task, plan.context, plan.run.resolved["task"]["name"].get<std::string>());
   const std::vector<std::string> metric_names = plan.task->metrics(plan.context);
 
-  RunStore store(plan.dir);
-  if (options.retry_errors) store.drop_error_rows();
+  // Before the lock: collect_env_info() runs commands (git), and a process started while the lock
+  // is held can outlive a kill -9 of kvbench long enough to refuse the resumed run.
+  // code_version() runs git once per process, so it is asked here too.
+  json env = collect_env_info();
+  env["engine"] = engine.describe();
+  const std::string& code = code_version();
   const json& model = plan.run.resolved["model"];
   const std::string weights_sha256 =
       model.contains("path") && model["path"].is_string() ? model_weights_sha256(model["path"].get<std::string>()) : "";
+  RunStore store(plan.dir);
+  if (options.retry_errors) store.drop_error_rows();
   const json previous_config = read_json_if_exists(plan.dir / "config.json");
   if (!store.rows().empty() && !options.allow_version_mix) {
     // Samples of one run directory come from one code version and one set of weights.
     const json previous = previous_config.is_object() ? previous_config.value("run", json::object()) : json::object();
     const std::string old_code = previous.value("code_version", std::string("(not recorded)"));
     const std::string old_weights = previous.value("weights_sha256", std::string("(not recorded)"));
-    KVBENCH_CHECK_INPUT(old_code == code_version() && old_weights == weights_sha256, (plan.dir / "config.json").string(),
+    KVBENCH_CHECK_INPUT(old_code == code && old_weights == weights_sha256, (plan.dir / "config.json").string(),
                         ": its ", store.rows().size(), " recorded samples come from kvbench ", old_code, " with weights ",
-                        old_weights.substr(0, 12), ", this process is kvbench ", code_version(), " with weights ",
+                        old_weights.substr(0, 12), ", this process is kvbench ", code, " with weights ",
                         weights_sha256.substr(0, 12),
                         ": resuming would mix them; use a new --out, or --allow-version-mix to resume anyway");
   }
   json config = plan.run.resolved;
   config["run"] = {{"hash", plan.hash}, {"label", plan.label}, {"dataset_sha256", plan.dataset_sha256},
-                   {"axes", plan.run.axes}, {"code_version", code_version()}, {"weights_sha256", weights_sha256},
+                   {"axes", plan.run.axes}, {"code_version", code}, {"weights_sha256", weights_sha256},
                    {"model_structure_sha256", plan.model_structure_sha256}};
   store.write_json("config.json", config);
-  json env = collect_env_info();
-  env["engine"] = engine.describe();
   // Each earlier start of this run (a resume) stays in env.json's history, oldest first.
   json previous_env = read_json_if_exists(plan.dir / "env.json");
   json history = previous_env.is_object() ? previous_env.value("history", json::array()) : json::array();
@@ -198,7 +202,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
       break;
     }
     json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata},
-                {"kvbench_version", code_version()}};
+                {"kvbench_version", code}};
     auto start = std::chrono::steady_clock::now();
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);

@@ -53,8 +53,18 @@ std::vector<SweepCell> expand_sweep(const ConfigDocument& document) {
                          " values but sweep.zip.", zip.front().key_path, " has ", zip_length,
                          "; zip axes must have equal lengths");
   }
-  size_t grid_cells = 1;
-  for (const auto& axis : grid) grid_cells *= axis.values.size();
+  // A typo can ask for billions of runs (or overflow the count): refuse more than kMaxSweepCells,
+  // naming the axis that passes the limit, before any cell is built.
+  size_t grid_cells = 1, total_cells = zip_length;
+  for (const auto& axis : grid) {
+    KVBENCH_CHECK_CONFIG(!__builtin_mul_overflow(grid_cells, axis.values.size(), &grid_cells) &&
+                             !__builtin_mul_overflow(grid_cells, zip_length, &total_cells) &&
+                             total_cells <= kMaxSweepCells,
+                         document.locate("sweep.grid." + axis.key_path), ": sweep.grid.", axis.key_path,
+                         ": the sweep expands to more than ", kMaxSweepCells, " runs");
+  }
+  KVBENCH_CHECK_CONFIG(total_cells <= kMaxSweepCells, document.locate("sweep.zip"),
+                       ": sweep.zip: the sweep expands to more than ", kMaxSweepCells, " runs");
 
   std::vector<SweepCell> cells;
   for (size_t g = 0; g < grid_cells; ++g) {

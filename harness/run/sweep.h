@@ -21,6 +21,9 @@ struct SweepCell {
   nlohmann::json axes = nlohmann::json::object();  // key path -> value of this cell
 };
 
+// Most runs one config may expand to (a kConfig error names the grid axis that passes it).
+constexpr size_t kMaxSweepCells = 100000;
+
 std::vector<SweepCell> expand_sweep(const ConfigDocument& document);
 
 }  // namespace kvbench

@@ -181,6 +181,34 @@ INSTANTIATE_TEST_SUITE_P(FileTasks, MalformedInput, ::testing::ValuesIn(file_tas
                            return name;
                          });
 
+// A few-shot pool smaller than num_fewshot (found by tests/fuzz: it was an internal assertion in
+// random.sample) is an input error naming the train file, under both policies.
+TEST(MalformedInputFewShot, Gsm8kTrainFileWithFewerRecordsThanNumFewshot) {
+  const FileTask& gsm8k = file_tasks()[0];
+  const auto dir = scratch_dir("malformed_input/gsm8k_fewshot");
+  write_file(dir / "test.jsonl", gsm8k.good() + "\n");
+  write_file(dir / "train.jsonl", gsm8k.good() + "\n{\"question\": 3}\n" + gsm8k.good() + "\n");
+  nlohmann::json params = {{"test_file", (dir / "test.jsonl").string()}, {"train_file", (dir / "train.jsonl").string()},
+                           {"num_fewshot", 5}};
+  for (MalformedPolicy policy : {MalformedPolicy::kError, MalformedPolicy::kSkip}) {
+    TaskContext context = make_context("gsm8k.lmeval");
+    context.on_malformed = policy;
+    ErrorKind kind = ErrorKind::kInternal;
+    const std::string error = error_of([&] { make_task("gsm8k", params)->samples(context); }, &kind);
+    EXPECT_EQ(kind, ErrorKind::kInput) << error;
+    if (policy == MalformedPolicy::kError)
+      EXPECT_THAT(error, HasSubstr("train.jsonl:2: field 'question' must be a string"));
+    else
+      EXPECT_THAT(error, HasSubstr("train.jsonl: 2 usable few-shot record(s), fewer than task.params.num_fewshot (5)"));
+  }
+}
+
+// Every kvbench::Error is one line: control characters in quoted input are escaped.
+TEST(MalformedInputFewShot, ErrorMessagesAreOneLine) {
+  Error e(ErrorKind::kInput, "f.yaml:3:1: unknown escape character: \n then \x01, \r and\ttab");
+  EXPECT_EQ(std::string(e.what()), "f.yaml:3:1: unknown escape character: \\n then \\x01, \\r and\ttab");
+}
+
 // The policy comes from the run config, is validated there, and the runner records the count.
 class EchoEngine : public Engine {
  public:

@@ -180,6 +180,23 @@ TEST_F(ConfigTest, SweepGridTimesZip) {
       << msg;
 }
 
+TEST_F(ConfigTest, SweepOfMoreThanTheRunLimitIsRefusedNamingTheAxis) {
+  // 20 axes of 10 values: 10^20 runs, which also overflows a 64-bit count. Refused before any
+  // cell is built, at the axis that passes kMaxSweepCells.
+  std::string text = std::string(kBase) + "sweep:\n  grid:\n";
+  for (int axis = 0; axis < 20; ++axis)
+    text += "    task.params.a" + std::to_string(10 + axis) + ": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n";
+  std::string msg = config_error("sweep_huge.yaml", text);
+  EXPECT_NE(msg.find("sweep_huge.yaml:18:5: sweep.grid.task.params.a15: the sweep expands to more than 100000 runs"),
+            std::string::npos) << msg;
+  msg = config_error("sweep_huge_zip.yaml", std::string(kBase) + "sweep:\n  grid:\n    seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+                                                              "    task.limit: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                                                              "    method.params.window: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+                                                              "    method.params.budget_tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+                                                              "  zip:\n    generation.max_new_tokens: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]\n");
+  EXPECT_NE(msg.find("the sweep expands to more than 100000 runs"), std::string::npos) << msg;
+}
+
 TEST_F(ConfigTest, IdentityIgnoresOutputAndSampleSelection) {
   auto a = load_runs(write("id.yaml", kBase).string(), {"output.dir=/x", "task.limit=3"});
   auto b = load_runs(write("id.yaml", kBase).string(), {"output.dir=/y", "task.limit=9"});
@@ -198,6 +215,16 @@ TEST_F(ConfigTest, PerStepAccountingIsABooleanOutsideTheHash) {
   std::string msg = config_error("steps_bad.yaml", std::string(kBase) + "output:\n  per_step_accounting: 3\n");
   EXPECT_NE(msg.find("output.per_step_accounting"), std::string::npos) << msg;
   EXPECT_NE(msg.find("expected a boolean"), std::string::npos) << msg;
+}
+
+TEST_F(ConfigTest, MaxWeightBytesIsANullableLimitOutsideTheHash) {
+  auto none = load_runs(write("weights.yaml", kBase).string(), {});
+  EXPECT_TRUE(none[0].resolved["model"]["max_weight_bytes"].is_null());
+  auto limited = load_runs(write("weights.yaml", kBase).string(), {"model.max_weight_bytes=8000000000"});
+  EXPECT_EQ(limited[0].resolved["model"]["max_weight_bytes"], 8000000000LL);
+  EXPECT_EQ(run_hash(none[0].resolved, "d"), run_hash(limited[0].resolved, "d"));  // may it start, not what it computes
+  std::string msg = config_error("weights_bad.yaml", kBase, {"model.max_weight_bytes=-1"});
+  EXPECT_NE(msg.find("model.max_weight_bytes"), std::string::npos) << msg;
 }
 
 TEST_F(ConfigTest, EnvironmentExpansion) {

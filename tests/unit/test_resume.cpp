@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The run store never loses or duplicates a sample: SIGKILL at many points then re-run gives every
 // sample exactly once and the same metrics as an uninterrupted run; a torn last line is redone;
-// failing samples become error rows and the run continues (status partial).
+// failing samples become error rows and the run continues (status partial). The soak test does the
+// same to a whole sweep: SIGKILL at 20 seeded moments, resumed each time.
 #include "harness/run/run_config.h"
 #include "harness/run/run_store.h"
 #include "harness/run/runner.h"
+#include "harness/run/sweep.h"
 #include "tests/support/test_components.h"
 
 #include <gtest/gtest.h>
@@ -12,7 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
+#include <numeric>
 #include <map>
 #include <random>
 
@@ -104,6 +110,114 @@ TEST(Resume, SigkillAtManyPointsLosesAndDuplicatesNothing) {
   EXPECT_EQ(deterministic_part(on_disk), deterministic_part(expected.metrics));
   json run = json::parse(std::ifstream(final_plan.dir / "run.json"));
   EXPECT_EQ(run["status"], "complete");
+}
+
+// A 3-cell sweep (budget_tokens 16/32/64: three run directories) of `count` samples each, resolved
+// as `kvbench run` does (expand_sweep, resolve_run_config) and run cell after cell.
+std::vector<RunConfig> make_sweep(const std::filesystem::path& out, int count) {
+  testing::register_test_components();
+  ConfigDocument doc = parse_config_text(
+      "model: {path: /nonexistent/tiny}\nmethod: {name: test.method}\ntask: {name: test.counting}\n"
+      "sweep: {grid: {method.params.budget_tokens: [16, 32, 64]}}\n",
+      "inline");
+  set_key_path(doc, "task.params.count", count, "test");
+  set_key_path(doc, "output.dir", out.string(), "test");
+  std::vector<RunConfig> runs;
+  for (const auto& cell : expand_sweep(doc)) runs.push_back(resolve_run_config(cell.document));
+  return runs;
+}
+
+std::vector<RunOutcome> run_sweep(const std::vector<RunConfig>& runs, Engine& engine) {
+  std::vector<RunOutcome> outcomes;
+  for (const auto& run : runs) {
+    RunPlan plan = plan_run(run);
+    outcomes.push_back(execute_run(plan, engine, quiet()));
+  }
+  return outcomes;
+}
+
+// Complete rows recorded so far under `out` (all cells of the sweep).
+size_t rows_recorded(const std::filesystem::path& out) {
+  size_t rows = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(out, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->path().filename() != "samples.jsonl") continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    rows += static_cast<size_t>(std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+  }
+  return rows;
+}
+
+TEST(Resume, SweepKilledAtTwentySeededMomentsEndsLikeAnUninterruptedSweep) {
+  const int kCount = 25;   // per cell: 3 cells, 75 samples
+  const int kKills = 20;
+  testing::ArithmeticEngine fast;
+  std::vector<RunOutcome> expected = run_sweep(make_sweep(scratch("sweep_reference"), kCount), fast);
+  ASSERT_EQ(expected.size(), 3u);
+
+  // The 20 moments, seeded: child k is killed once the sweep has recorded targets[k] rows (20
+  // distinct counts in 1..74, so every kill leaves work and every child makes progress, whatever
+  // the machine's speed), plus a random 0..6 ms, which puts the kill inside a sample (8 ms), an
+  // append, or the config.json / env.json / metrics.json / run.json writes between cells.
+  std::mt19937 rng(20261204);
+  std::vector<size_t> targets(3 * kCount - 1);
+  std::iota(targets.begin(), targets.end(), 1);
+  std::shuffle(targets.begin(), targets.end(), rng);
+  targets.resize(kKills);
+  std::sort(targets.begin(), targets.end());
+  std::uniform_int_distribution<int> extra_us(0, 6000);
+
+  const std::filesystem::path out = scratch("sweep_killed");
+  for (int attempt = 0; attempt < kKills; ++attempt) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      try {
+        testing::ArithmeticEngine slow(std::chrono::milliseconds(8));
+        run_sweep(make_sweep(out, kCount), slow);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "sweep child (attempt %d) failed: %s\n", attempt, e.what());
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    int status = 0;
+    bool ended = false;
+    while (rows_recorded(out) < targets[attempt] && std::chrono::steady_clock::now() < give_up) {
+      if (::waitpid(child, &status, WNOHANG) != 0) {
+        ended = true;
+        break;
+      }
+      ::usleep(200);
+    }
+    if (!ended) {
+      ::usleep(static_cast<useconds_t>(extra_us(rng)));
+      ended = ::waitpid(child, &status, WNOHANG) != 0;
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+    }
+    ASSERT_FALSE(ended) << "attempt " << attempt << ": the child ended (status " << status << ") before its kill at "
+                        << targets[attempt] << " rows";
+  }
+  EXPECT_LT(rows_recorded(out), static_cast<size_t>(3 * kCount));
+
+  std::vector<RunOutcome> resumed = run_sweep(make_sweep(out, kCount), fast);
+  ASSERT_EQ(resumed.size(), expected.size());
+  for (size_t cell = 0; cell < resumed.size(); ++cell) {
+    SCOPED_TRACE(resumed[cell].label);
+    EXPECT_EQ(resumed[cell].dir.filename(), expected[cell].dir.filename());
+    EXPECT_EQ(resumed[cell].status, "complete");
+    std::map<std::string, int> seen;
+    for (const auto& row : read_rows(resumed[cell].dir)) seen[row["id"].get<std::string>()]++;
+    EXPECT_EQ(seen.size(), static_cast<size_t>(kCount));
+    for (const auto& [id, n] : seen) EXPECT_EQ(n, 1) << id;
+    EXPECT_EQ(deterministic_part(resumed[cell].metrics), deterministic_part(expected[cell].metrics));
+    json on_disk = json::parse(std::ifstream(resumed[cell].dir / "metrics.json"));
+    EXPECT_EQ(deterministic_part(on_disk), deterministic_part(expected[cell].metrics));
+    EXPECT_EQ(json::parse(std::ifstream(resumed[cell].dir / "run.json"))["status"], "complete");
+  }
 }
 
 TEST(Resume, TornLastLineIsCutAndRedone) {

@@ -15,6 +15,9 @@
 
 #include <fstream>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace kvbench {
 namespace {
 
@@ -101,6 +104,52 @@ TEST(RunIdentity, MovedFolderKeepsTheHashChangedWeightsOrVersionRefuseToResume) 
   } catch (const Error& e) {
     EXPECT_THAT(e.what(), AllOf(HasSubstr("kvbench 0.0.1+0123456789ab"), HasSubstr(code_version())));
   }
+}
+
+}  // namespace
+}  // namespace kvbench
+
+namespace kvbench {
+namespace {
+
+// Two processes on one run (issue 19): the second finds the lock taken, fails with kBusy and leaves
+// every file of the run as the first writes it (run.json is never overwritten with "failed").
+TEST(RunIdentity, ASecondProcessOnALockedRunLeavesItUntouched) {
+  const std::filesystem::path out = test::tmp_dir() + "/identity_busy";
+  ASSERT_EQ(std::system(("rm -rf '" + out.string() + "'").c_str()), 0);
+  const std::string model = test::write_model("identity_busy_model", test::tiny_llama_config());
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The first process: takes the lock, then writes its samples slowly.
+    RunPlan plan = plan_run(make_run(model, out, 6));
+    testing::ArithmeticEngine slow(std::chrono::milliseconds(300));
+    RunOptions options;
+    options.progress = false;
+    (void)::write(ready[1], "x", 1);
+    execute_run(plan, slow, options);
+    ::_exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  RunPlan plan = plan_run(make_run(model, out, 6));
+  // Wait until the first process has written run.json ("running").
+  for (int i = 0; i < 200 && !std::filesystem::exists(plan.dir / "run.json"); ++i) ::usleep(20000);
+  ASSERT_TRUE(std::filesystem::exists(plan.dir / "run.json"));
+  ErrorKind kind{};
+  try {
+    run(model, out, 6);
+  } catch (const Error& e) {
+    kind = e.kind();
+  }
+  EXPECT_EQ(kind, ErrorKind::kBusy);
+  EXPECT_EQ(read(plan.dir / "run.json")["status"], "running");
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(read(plan.dir / "run.json")["status"], "complete");
 }
 
 }  // namespace
