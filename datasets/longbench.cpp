@@ -28,7 +28,6 @@
 #include "harness/error.h"
 #include "harness/hashing.h"
 #include "harness/tokenizer/tokenizer.h"
-#include "metrics/longbench_scorer.h"
 
 #include <iostream>
 #include <memory>

@@ -8,6 +8,7 @@
 #include "harness/tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <map>
 
 namespace kvbench {
 
@@ -32,6 +33,27 @@ const std::vector<std::string>& longbench_e_datasets() {
 bool longbench_skips_chat_template(const std::string& dataset) {
   static const char* const kNoChat[] = {"trec", "triviaqa", "samsum", "lsht", "lcc", "repobench-p"};
   return std::find(std::begin(kNoChat), std::end(kNoChat), dataset) != std::end(kNoChat);
+}
+
+std::string longbench_metric_for_dataset(const std::string& dataset) {
+  static const std::map<std::string, std::string> kMap = {
+      {"narrativeqa", "longbench.qa_f1"},        {"qasper", "longbench.qa_f1"},
+      {"multifieldqa_en", "longbench.qa_f1"},    {"multifieldqa_zh", "longbench.qa_f1_zh"},
+      {"hotpotqa", "longbench.qa_f1"},           {"2wikimqa", "longbench.qa_f1"},
+      {"musique", "longbench.qa_f1"},            {"dureader", "longbench.rouge_zh"},
+      {"gov_report", "longbench.rouge"},         {"qmsum", "longbench.rouge"},
+      {"multi_news", "longbench.rouge"},         {"vcsum", "longbench.rouge_zh"},
+      {"trec", "longbench.classification"},      {"triviaqa", "longbench.qa_f1"},
+      {"samsum", "longbench.rouge"},             {"lsht", "longbench.classification"},
+      {"passage_retrieval_en", "longbench.retrieval"}, {"passage_count", "longbench.count"},
+      {"passage_retrieval_zh", "longbench.retrieval_zh"}, {"lcc", "longbench.code_sim"},
+      {"repobench-p", "longbench.code_sim"}};
+  // LongBench-E files are named "<dataset>_e".
+  std::string base = dataset;
+  if (base.size() > 2 && base.compare(base.size() - 2, 2, "_e") == 0)
+    base = base.substr(0, base.size() - 2);
+  auto it = kMap.find(base);
+  return it == kMap.end() ? "" : it->second;
 }
 
 std::string longbench_e_bucket(double length) {

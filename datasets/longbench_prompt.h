@@ -23,6 +23,9 @@ const std::vector<std::string>& longbench_e_datasets();
 // pred.py: "chat models are better off without build prompts on these tasks": trec, triviaqa,
 // samsum, lsht, lcc, repobench-p.
 bool longbench_skips_chat_template(const std::string& dataset);
+// eval.py dataset2metric: the registered metric name for a LongBench dataset ("" if unknown;
+// "<dataset>_e" names LongBench-E). A task fact: the task names its metric (Task::metrics).
+std::string longbench_metric_for_dataset(const std::string& dataset);
 // eval.py scorer_e buckets on the record's `length` (words for English, characters for Chinese):
 // "0-4k" (< 4000), "4-8k" (< 8000), "8k+".
 std::string longbench_e_bucket(double length);

@@ -123,9 +123,7 @@ RunRecord record_failed_run(const RunPlan& plan, const std::string& error) {
   std::cerr << "kvbench: error: run " << plan.dir.string() << " failed: " << error << "\n";
   std::error_code ec;  // a run that failed before it started (model too large) gets its directory
   std::filesystem::create_directories(plan.dir, ec);
-  if (!ec)
-    write_file_atomic(plan.dir / "run.json",
-                      nlohmann::json({{"status", "failed"}, {"error", error}}).dump(2) + "\n");
+  record_run_failure(plan.dir, error);
   if (std::filesystem::is_regular_file(plan.dir / "config.json")) return load_run(plan.dir);
   const nlohmann::json& resolved = plan.run.resolved;
   RunRecord record;
@@ -166,13 +164,14 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
     options.stop = &g_stop;
     options.progress = !no_progress;
     try {
-      // Consecutive runs with the same model and method share one engine (one model load).
-      nlohmann::json key = {{"model", plan.run.resolved["model"]}, {"method", plan.run.resolved["method"]}};
-      if (!engine || key.dump() != engine_key) {
+      // Consecutive runs with the same engine_config (model + method) share one engine (one model
+      // load); every other setting of a run reaches the engine with each sample.
+      nlohmann::json config = engine_config(plan.run.resolved);
+      if (!engine || config.dump() != engine_key) {
         engine.reset();
         check_weight_memory_limit(plan.run.resolved["model"]);
-        engine = factory->make(nlohmann::json::object())->create(plan.run.resolved);
-        engine_key = key.dump();
+        engine = factory->make(nlohmann::json::object())->create(config);
+        engine_key = config.dump();
       }
       RunOutcome outcome = execute_run(plan, *engine, options);
       results.push_back(load_run(outcome.dir));
@@ -228,7 +227,7 @@ int main(int argc, char** argv) {
   run->footer(
       "Examples:\n"
       "  kvbench run configs/demo.yaml\n"
-      "  kvbench run configs/sweeps/methods_niah.yaml --limit 5 --out /tmp/runs\n"
+      "  kvbench run configs/sweeps/kv_methods_e2e.yaml --limit 5 --out /tmp/runs\n"
       "  kvbench run configs/smoke.yaml --set method.name=full --set generation.max_new_tokens=16\n"
       "Re-running the same command skips the samples already recorded in each run directory.");
 
@@ -239,7 +238,7 @@ int main(int argc, char** argv) {
   validate->add_flag("--json", validate_json, "print the resolved runs as JSON");
   validate->footer(
       "Examples:\n"
-      "  kvbench validate configs/sweeps/methods_niah.yaml\n"
+      "  kvbench validate configs/sweeps/kv_methods_e2e.yaml\n"
       "  kvbench validate configs/smoke.yaml --set task.limit=3 --json");
 
   std::string list_kind;

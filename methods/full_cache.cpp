@@ -23,7 +23,7 @@ class FullCache : public KVMethod {
     model_ = model;
     batch_ = batch_size;
     hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     peak_device_bytes_ = 0;
     tokens_attended_ = 0;
   }

@@ -45,7 +45,7 @@ class Quest : public KVMethod {
     model_ = model;
     batch_ = batch_size;
     hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     prompt_tokens_ = 0;
     budget_tokens_ = 0;
     pages_per_head_ = 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // "shadowkv" (Sun et al., ICML 2025; reference ByteDance-Seed/ShadowKV models/kv_cache.py
-// ShadowKVCache + ShadowKVCache_CPU, models/base.py layer_compute; docs/methods.md section 2).
+// ShadowKVCache + ShadowKVCache_CPU, models/base.py layer_compute; ../shared/docs/methods.md section 2).
 // Prefill is exact causal attention over the whole prompt. On the last prompt chunk each layer keeps
 // (building blocks in methods/shadowkv_ops.h):
 //   device metadata: U [B,S,r] and SV [B,Hkv,r,d] of the pre-RoPE keys (SVD over all KV heads
@@ -73,7 +73,7 @@ class ShadowKV : public KVMethod {
   void reset(const ModelView& model, int64_t, int64_t max_tokens) override {
     model_ = model;
     hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     transfer_.reset();
     peak_device_bytes_ = 0;
     transient_bytes_ = 0;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// ShadowKV building blocks (docs/methods.md section 2; reference ByteDance-Seed/ShadowKV
+// ShadowKV building blocks (../shared/docs/methods.md section 2; reference ByteDance-Seed/ShadowKV
 // models/kv_cache.py): prompt chunk layout, low-rank factors of the pre-RoPE keys, chunk landmarks
 // with outlier chunks, the GQA softmax-then-max chunk selection, key reconstruction with RoPE, and
 // the hit/miss bookkeeping of the sparse buffer. Free functions on tensors so that tests can compare

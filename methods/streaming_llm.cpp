@@ -37,7 +37,7 @@ class StreamingLLM : public KVMethod {
   void reset(const ModelView& model, int64_t batch_size, int64_t) override {
     model_ = model;
     batch_ = batch_size;
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     peak_device_bytes_ = 0;
     tokens_attended_ = 0;
     evicted_ = 0;

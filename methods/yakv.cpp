@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// "yakv": YAKV, accuracy variant (docs/methods.md 1.4/1.5, reference: yandex-research/
+// "yakv": YAKV, accuracy variant (../shared/docs/methods.md 1.4/1.5, reference: yandex-research/
 // context-intensive-kv-offloading shadowkv_models/kv_cache.py ShadowKVCache with rank -1,
 // chunk 1, run_cfg.py). Prefill is exact causal attention over the whole prompt. At its end each
 // layer keeps, for S prompt tokens, local = min(local_budget, S), outliers = min(outlier_budget,
@@ -49,7 +49,7 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
   void reset(const ModelView& model, int64_t batch_size, int64_t) override {
     KVBENCH_CHECK(batch_size == 1, "yakv: batch size ", batch_size, " is not supported (one sequence per batch)");
     model_ = model;
-    const int64_t channels = model.config->num_kv_heads * model.config->head_dim;
+    const int64_t channels = model.shape.num_kv_heads * model.shape.head_dim;
     if (channels != channels_) {  // quantizers depend on the channel count only
       channels_ = channels;
       auto make = [&](const char* kind, const char* grid, int64_t group) -> std::unique_ptr<HiggsQuantizer> {
@@ -69,7 +69,7 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
             grid_config(params_, "residual", params_["landmark_group"].get<int64_t>()));
       }
     }
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     h2d_.reset();
     peak_device_bytes_ = 0;
     transient_bytes_ = 0;

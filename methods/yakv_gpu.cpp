@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// "yakv_gpu": YAKV as in the reference's GPU inference engine (docs/methods.md 1.6; reference:
+// "yakv_gpu": YAKV as in the reference's GPU inference engine (../shared/docs/methods.md 1.6; reference:
 // yandex-research/context-intensive-kv-offloading inference/python/minisgl/attention/shadowkv.py,
 // kernel/shadowkv/csrc/metadata_kernels.cu). Every key (post-RoPE) and value, prompt and generated,
 // is stored in fp8 e4m3 (or bf16 / the compute dtype) in host-mapped memory [capacity, Hkv, d]
@@ -62,12 +62,12 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
   void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
     KVBENCH_CHECK(batch_size == 1, "yakv_gpu: batch size ", batch_size, " is not supported (one sequence per batch)");
     model_ = model;
-    const int64_t channels = model.config->num_kv_heads * model.config->head_dim;
+    const int64_t channels = model.shape.num_kv_heads * model.shape.head_dim;
     if (quantize_landmarks_ && channels != channels_)
       landmark_q_ = std::make_unique<HiggsQuantizer>(HiggsConfig{4, 256, yakv_pow2_ceil(channels)});
     channels_ = channels;
     capacity_hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.config->num_layers), Layer{});
+    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
     h2d_.reset();
     peak_device_bytes_ = transient_bytes_ = steps_ = 0;
     tokens_attended_ = 0;

@@ -2,7 +2,7 @@
 // Storage shared by the two YAKV variants (methods/yakv.cpp, methods/yakv_gpu.cpp): per-token rows
 // of all KV heads concatenated (row = [Hkv * d], token-major, as in the reference), kept either as
 // HIGGS codes + scales or as plain rows, on the device or in host memory; the landmark store
-// (HIGGS, optional residual quantization, docs/methods.md 1.7); and the selection rules.
+// (HIGGS, optional residual quantization, ../shared/docs/methods.md 1.7); and the selection rules.
 #pragma once
 
 #include "harness/kv/higgs.h"

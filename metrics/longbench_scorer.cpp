@@ -37,27 +37,6 @@ double numpy_pairwise_sum(const double* a, size_t n) {
 
 }  // namespace
 
-std::string longbench_metric_for_dataset(const std::string& dataset) {
-  static const std::map<std::string, std::string> kMap = {
-      {"narrativeqa", "longbench.qa_f1"},        {"qasper", "longbench.qa_f1"},
-      {"multifieldqa_en", "longbench.qa_f1"},    {"multifieldqa_zh", "longbench.qa_f1_zh"},
-      {"hotpotqa", "longbench.qa_f1"},           {"2wikimqa", "longbench.qa_f1"},
-      {"musique", "longbench.qa_f1"},            {"dureader", "longbench.rouge_zh"},
-      {"gov_report", "longbench.rouge"},         {"qmsum", "longbench.rouge"},
-      {"multi_news", "longbench.rouge"},         {"vcsum", "longbench.rouge_zh"},
-      {"trec", "longbench.classification"},      {"triviaqa", "longbench.qa_f1"},
-      {"samsum", "longbench.rouge"},             {"lsht", "longbench.classification"},
-      {"passage_retrieval_en", "longbench.retrieval"}, {"passage_count", "longbench.count"},
-      {"passage_retrieval_zh", "longbench.retrieval_zh"}, {"lcc", "longbench.code_sim"},
-      {"repobench-p", "longbench.code_sim"}};
-  // LongBench-E files are named "<dataset>_e".
-  std::string base = dataset;
-  if (base.size() > 2 && base.compare(base.size() - 2, 2, "_e") == 0)
-    base = base.substr(0, base.size() - 2);
-  auto it = kMap.find(base);
-  return it == kMap.end() ? "" : it->second;
-}
-
 bool longbench_uses_first_line(const std::string& dataset) {
   std::string base = dataset;
   if (base.size() > 2 && base.compare(base.size() - 2, 2, "_e") == 0)

@@ -43,8 +43,6 @@ double longbench_code_sim_score(const std::string& prediction, const std::string
 // (0 when the prediction has no number).
 double longbench_number_share(const std::string& prediction, const std::u32string& target);
 
-// eval.py dataset2metric: the registered metric name for a LongBench dataset ("" if unknown).
-std::string longbench_metric_for_dataset(const std::string& dataset);
 // True for trec, triviaqa, samsum, lsht (eval.py cuts their predictions to the first line).
 bool longbench_uses_first_line(const std::string& dataset);
 // prediction.lstrip('\n').split('\n')[0] for those datasets; the prediction unchanged otherwise.

@@ -1,27 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 // Engine: what turns one sample into a prediction (model + tokenizer + chat template + KV method).
 // The runner (harness/run/runner.h) drives an Engine over a task's samples and owns the run store; the
-// product engine is harness/model/ (registered under "hf"); tests may drive the runner with their
-// own Engine.
+// product engine is harness/engine/hf_engine.cpp (registered under "hf"); tests may drive the runner
+// with their own Engine.
+// An engine is built from engine_config(run) (model + method) only; consecutive runs with the same
+// engine_config share one engine, so every other setting of a run reaches it with each sample
+// (GenerationSettings) and an engine keeps nothing of a run between calls.
 #pragma once
 
-#include "harness/task/task.h"
+#include "harness/model/decode_limits.h"
 #include "harness/registry.h"
+#include "harness/task/task.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace kvbench {
 
-struct GenerationSettings {
-  int max_new_tokens = 256;
-  std::vector<std::string> stop;         // stop strings (the stop string itself is cut off)
-  std::vector<int64_t> stop_token_ids;   // in addition to the model's EOS ids
-  int prefill_chunk = 0;                 // tokens per prefill chunk; 0 = whole prompt at once
+// Everything an engine needs for one sample besides the sample: the decode limits
+// (max_new_tokens, prefill_chunk, stop_token_ids) and the run's per-run settings.
+struct GenerationSettings : DecodeLimits {
+  std::vector<std::string> stop;          // stop strings (the stop string itself is cut off)
+  std::optional<bool> enable_thinking;    // task.params.enable_thinking, the chat template variable
+                                          // (Qwen 3); unset: not passed
+  bool per_step_accounting = false;       // output.per_step_accounting: also record kv.steps
 };
 
 struct SampleResult {
@@ -43,10 +50,17 @@ class Engine {
   virtual SampleResult run(const Sample& sample, const GenerationSettings& generation) = 0;
 };
 
-// Engines are created from the resolved run config (the whole JSON object of one run).
+// The part of a resolved run config an engine is built from, {"model": ..., "method": ...}: also
+// the key under which consecutive runs share one engine.
+inline nlohmann::json engine_config(const nlohmann::json& resolved_run) {
+  return {{"model", resolved_run.at("model")}, {"method", resolved_run.at("method")}};
+}
+
 struct EngineFactory {
   virtual ~EngineFactory() = default;
-  virtual std::unique_ptr<Engine> create(const nlohmann::json& run_config) const = 0;
+  // `config`: engine_config() of a resolved run (a whole resolved run is accepted too; only its
+  // model and method are read).
+  virtual std::unique_ptr<Engine> create(const nlohmann::json& config) const = 0;
 };
 KVBENCH_REGISTRY_KIND(EngineFactory, "engine");
 using EngineRegistry = Registry<EngineFactory>;

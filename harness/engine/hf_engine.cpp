@@ -57,6 +57,7 @@ at::Device device_of(const std::string& name) {
 
 class HfEngine : public Engine {
  public:
+  // `run`: engine_config() of a run (model + method); nothing else of the run is read here.
   explicit HfEngine(const json& run) {
     const json& model = run["model"];
     folder_ = model["path"].get<std::string>();
@@ -80,11 +81,6 @@ class HfEngine : public Engine {
     KVBENCH_ASSERT(entry != nullptr, "validated method not registered");
     method_ = entry->make(method["params"]);
     method_name_ = method["name"].get<std::string>();
-    if (run.contains("output") && run["output"].contains("per_step_accounting"))
-      per_step_accounting_ = run["output"]["per_step_accounting"].get<bool>();
-    if (run["task"]["params"].contains("enable_thinking") &&
-        run["task"]["params"]["enable_thinking"].is_boolean())
-      template_options_.enable_thinking = run["task"]["params"]["enable_thinking"].get<bool>();
   }
 
   json describe() const override {
@@ -115,7 +111,9 @@ class HfEngine : public Engine {
     } else if (sample.use_chat_template) {
       KVBENCH_CHECK_INPUT(chat_template_.has_value(), folder_,
                           ": the model has no chat template, but the task renders chat messages");
-      prompt = chat_template_->render(sample.messages, template_options_);
+      ChatTemplateOptions template_options;
+      template_options.enable_thinking = generation.enable_thinking;
+      prompt = chat_template_->render(sample.messages, template_options);
       add_special = false;
     } else {
       for (const auto& m : sample.messages) prompt += (prompt.empty() ? "" : "\n\n") + m.content;
@@ -128,9 +126,7 @@ class HfEngine : public Engine {
                   max_context_, " tokens");
 
     GenerateOptions options;
-    options.max_new_tokens = generation.max_new_tokens;
-    options.prefill_chunk = generation.prefill_chunk;
-    options.stop_token_ids = generation.stop_token_ids;
+    static_cast<DecodeLimits&>(options) = generation;
     StopStringStream stream(*tokenizer_, generation.stop);
     std::vector<int64_t> eos = model_->config().eos_token_ids;
     eos.insert(eos.end(), generation.stop_token_ids.begin(), generation.stop_token_ids.end());
@@ -158,7 +154,7 @@ class HfEngine : public Engine {
                   {"kv_host_bytes", result.kv.host_bytes},
                   {"kv_peak_device_bytes", result.kv.peak_device_bytes},
                   {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
-    out.kv = kv_accounting_record(result, per_step_accounting_);
+    out.kv = kv_accounting_record(result, generation.per_step_accounting);
     json stats = method_->stats();
     for (const auto& [k, v] : stats.items()) out.kv[k] = v;
     out.kv["finish_reason"] = result.finish_reasons[0];
@@ -170,11 +166,9 @@ class HfEngine : public Engine {
   std::unique_ptr<CausalLM> model_;
   std::optional<Tokenizer> tokenizer_;
   std::optional<ChatTemplate> chat_template_;
-  ChatTemplateOptions template_options_;
   std::unique_ptr<KVMethod> method_;
   std::string method_name_;
   int64_t max_context_ = 0;
-  bool per_step_accounting_ = false;  // output.per_step_accounting
 };
 
 struct HfEngineFactory : EngineFactory {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// HIGGS vector quantizer (docs/methods.md 1.8): per group of g channels, an L2-norm scale and an
+// HIGGS vector quantizer (../shared/docs/methods.md 1.8): per group of g channels, an L2-norm scale and an
 // unnormalized Sylvester Hadamard rotation, then each D-dim sub-vector is replaced by the index of
 // its nearest point of an EDEN grid [N, D] (N = 256 -> uint8 codes). Used by YAKV for 2-bit
 // landmarks (D4/N256) and 4-bit keys/values (D2/N256). Also owns the EDEN grid files.

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
-// Analytic persistent-GPU-byte formulas of docs/methods.md section 1.9, for tests that compare a
+// Analytic persistent-GPU-byte formulas of ../shared/docs/methods.md section 1.9, for tests that compare a
 // method's measured KVMemory with what its layout should take. Header-only integer arithmetic.
 // Notation: L layers, B sequences, Hkv KV heads, d head_dim, S token slots, e bytes per element.
 // The per-token-layer figures for Llama-3.1-8B (Hkv 8, d 128, bf16) in section 1.9 are: full
 // 4096 B, ShadowKV U + landmarks 320 + 256 B (+ ids), YAKV-GPU 2-bit landmarks 256 + 2 B scale.
 #pragma once
 
-#include "harness/model/model_config.h"
+#include "harness/kv/kv_shape.h"
 
 #include <cstdint>
 
 namespace kvbench::kv_formula {
 
 // K and V rows of `tokens` slots, all layers: L * B * Hkv * S * d * 2 * e.
-inline int64_t kv_rows_bytes(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t elem_bytes) {
+inline int64_t kv_rows_bytes(const KVShape& c, int64_t batch, int64_t tokens, int64_t elem_bytes) {
   return c.num_layers * batch * c.num_kv_heads * tokens * c.head_dim * 2 * elem_bytes;
 }
 
@@ -24,15 +24,15 @@ inline int64_t full_bytes_per_token_layer(int64_t kv_heads, int64_t head_dim, in
 
 // "full": K/V of every allocated slot (`slots` = the cache capacity) plus the [B, slots] bool
 // validity rows per layer as metadata.
-inline int64_t full_cache_kv_bytes(const ModelConfig& c, int64_t batch, int64_t slots, int64_t elem_bytes) {
+inline int64_t full_cache_kv_bytes(const KVShape& c, int64_t batch, int64_t slots, int64_t elem_bytes) {
   return kv_rows_bytes(c, batch, slots, elem_bytes);
 }
-inline int64_t full_cache_metadata_bytes(const ModelConfig& c, int64_t batch, int64_t slots) {
+inline int64_t full_cache_metadata_bytes(const KVShape& c, int64_t batch, int64_t slots) {
   return c.num_layers * batch * slots;
 }
 
 // "streaming_llm": at most sink + recent entries of the `tokens` seen.
-inline int64_t streaming_llm_kv_bytes(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t sink,
+inline int64_t streaming_llm_kv_bytes(const KVShape& c, int64_t batch, int64_t tokens, int64_t sink,
                                       int64_t recent, int64_t elem_bytes) {
   const int64_t kept = tokens < sink + recent ? tokens : sink + recent;
   return kv_rows_bytes(c, batch, kept, elem_bytes);
@@ -41,7 +41,7 @@ inline int64_t streaming_llm_kv_bytes(const ModelConfig& c, int64_t batch, int64
 // Quest: full KV plus per page of `page` tokens an element-wise min and max key:
 // L * B * Hkv * ceil(S / page) * 2 * d * e (256 B per token-layer at page 16, Llama-3.1-8B bf16).
 // Digests exist only for the sparse layers (the first `dense_layers` attend densely and keep none).
-inline int64_t quest_metadata_bytes(const ModelConfig& c, int64_t batch, int64_t tokens, int64_t page,
+inline int64_t quest_metadata_bytes(const KVShape& c, int64_t batch, int64_t tokens, int64_t page,
                                     int64_t elem_bytes, int64_t dense_layers = 0) {
   const int64_t pages = (tokens + page - 1) / page;
   return (c.num_layers - dense_layers) * batch * c.num_kv_heads * pages * 2 * c.head_dim * elem_bytes;

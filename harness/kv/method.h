@@ -3,44 +3,43 @@
 // per forward (prefill chunk or decode step) with everything a method may need; the method owns its
 // KV storage (device or host), decides which keys/values the new queries attend to, computes the
 // attention output and accounts for its memory. The model code has no method-specific branches.
+// This interface sits in harness/kv/, below the model (which calls it) and the methods (which
+// implement it); it sees the model only through ModelView (KVShape, LayerWeights, Rope).
 //
-// How the planned methods fit (docs/methods.md), each entirely inside its own methods/<name>.cpp:
-// - ShadowKV: keep call.key_pre_rope during prefill; on last_prefill_chunk run the SVD of the
-//   layer's pre-RoPE keys, build landmarks/outliers from call.key, offload values; in decode,
-//   reconstruct selected keys and rotate them with view.rope->apply at their positions.
-// - InfiniGen: call.hidden is this layer's input; view.weights->layer(l + 1, "self_attn.q_proj.
-//   weight") gives the next layer's query projection for one-layer-ahead speculation.
-// - Quest / ArkVale: page min/max (or bounding-box) digests of call.key per page; score pages with
-//   call.query; attend over the selected pages (exact_attention in harness/kv/attention.h).
-// - H2O / TOVA / SnapKV: the method computes attention itself, so it can form the probabilities it
-//   needs for scoring and eviction.
-// - YAKV: host-resident (pinned/mapped) KV, quantized per-token landmarks from call.key, top-k
-//   gather each decode step; bytes moved are reported in KVMemory::host_to_device_bytes.
+// Implemented methods (methods/<name>.cpp; budgets per method in README "KV methods"): full,
+// streaming_llm, quest, shadowkv, yakv, yakv_gpu. What a method may use:
+// - call.key_pre_rope + view.rope->apply: keep pre-RoPE keys and rotate gathered rows at their
+//   original positions (ShadowKV, YAKV); call.last_prefill_chunk: compress the prompt once (SVD,
+//   landmarks, page digests);
+// - call.query: score pages/chunks/rows before attending (Quest, ShadowKV, YAKV);
+// - view.weights->layer(l + 1, "self_attn.q_proj.weight"): any layer's weights (e.g. to speculate
+//   one layer ahead); call.hidden: this layer's normalized input.
 #pragma once
 
-#include "harness/model/model_config.h"
+#include "harness/kv/kv_shape.h"
+#include "harness/kv/layer_weights.h"
 #include "harness/kv/rope.h"
-#include "harness/model/weights.h"
 #include "harness/registry.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace kvbench {
 
 enum class AttentionPhase { kPrefill, kDecode };
 
-// Read-only access to the whole model, valid from reset() until the next reset().
-// - weights: every layer's tensors by Hugging Face name (e.g. InfiniGen reads layer l+1's q_proj,
-//   ModelWeights::layer(l + 1, "self_attn.q_proj.weight"), to speculate one layer ahead);
+// Read-only access to the model, valid from reset() until the next reset():
+// - shape: layers, heads, head_dim (what storage is sized by);
+// - weights: every layer's tensors (null when a test drives a method without a model);
 // - rope: rotate any keys at any positions (ShadowKV / YAKV re-apply RoPE to gathered pre-RoPE keys
 //   at their original positions: rope->apply(k_pre [B,H,n,d], positions [B,n])).
 struct ModelView {
-  const ModelConfig* config = nullptr;
-  const ModelWeights* weights = nullptr;
+  KVShape shape;
+  const LayerWeights* weights = nullptr;
   const Rope* rope = nullptr;
 };
 

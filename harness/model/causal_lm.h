@@ -43,7 +43,7 @@ class CausalLM {
   const ModelConfig& config() const { return weights_.config(); }
   const ModelWeights& weights() const { return weights_; }
   const Rope& rope() const { return rope_; }
-  ModelView view() const { return ModelView{&weights_.config(), &weights_, &rope_}; }
+  ModelView view() const { return ModelView{weights_.config().kv_shape(), &weights_, &rope_}; }
   at::ScalarType dtype() const { return weights_.dtype(); }
   at::Device device() const { return weights_.device(); }
   const std::string& folder() const { return folder_; }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "harness/model/causal_lm.h"
+#include "harness/model/decode_limits.h"
 
 #include <ATen/ATen.h>
 
@@ -24,10 +25,8 @@
 
 namespace kvbench {
 
-struct GenerateOptions {
-  int64_t max_new_tokens = 256;
-  int64_t prefill_chunk = 0;                 // slots per prefill chunk; 0 = whole prompt at once
-  std::vector<int64_t> stop_token_ids;       // in addition to the model's EOS ids
+// max_new_tokens, prefill_chunk, stop_token_ids: DecodeLimits.
+struct GenerateOptions : DecodeLimits {
   bool stop_on_eos = true;                   // stop on config + generation_config EOS ids
   // Called after every generated token with the sequence index and its tokens so far; returning
   // true stops that sequence ("stop" finish reason). Used for stop strings.

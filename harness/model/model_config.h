@@ -4,6 +4,7 @@
 // (rope_theta + rope_scaling) and the transformers-5 layout (rope_parameters).
 #pragma once
 
+#include "harness/kv/kv_shape.h"
 #include "harness/kv/rope.h"
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,8 @@ struct ModelConfig {
 
   // True when layer `layer` uses the sparse MoE block (else the dense MLP).
   bool is_moe_layer(int64_t layer) const;
+  // The dimensions KV methods size their storage by.
+  KVShape kv_shape() const { return {num_layers, num_heads, num_kv_heads, head_dim}; }
 };
 
 // Reads <folder>/config.json and, when present, <folder>/generation_config.json.

@@ -4,6 +4,7 @@
 // against. Read-only after loading; KV methods get it through ModelView to reach any layer's weights.
 #pragma once
 
+#include "harness/kv/layer_weights.h"
 #include "harness/model/model_config.h"
 
 #include <ATen/ATen.h>
@@ -20,7 +21,7 @@ struct WeightSpec {
   std::vector<int64_t> shape;
 };
 
-class ModelWeights {
+class ModelWeights : public LayerWeights {
  public:
   ModelWeights(ModelConfig config, at::ScalarType dtype, at::Device device)
       : config_(std::move(config)), dtype_(dtype), device_(device) {}
@@ -33,7 +34,7 @@ class ModelWeights {
   // Throws kInternal when absent (loading guarantees every spec'd tensor is present).
   const at::Tensor& get(const std::string& name) const;
   // "model.layers.<layer>.<suffix>"
-  const at::Tensor& layer(int64_t layer, const std::string& suffix) const;
+  const at::Tensor& layer(int64_t layer, const std::string& suffix) const override;
   static std::string layer_name(int64_t layer, const std::string& suffix);
   void set(const std::string& name, at::Tensor tensor) { tensors_[name] = std::move(tensor); }
   void erase(const std::string& name) { tensors_.erase(name); }

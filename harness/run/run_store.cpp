@@ -165,4 +165,11 @@ void RunStore::write_json(const std::string& name, const nlohmann::json& value) 
                     value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
+void record_run_failure(const std::filesystem::path& dir, const std::string& error) {
+  if (!std::filesystem::is_directory(dir)) return;
+  nlohmann::json status = {{"status", "failed"}, {"error", error}};
+  write_file_atomic(dir / RunStore::kRunStatusFile,
+                    status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
 }  // namespace kvbench

@@ -42,6 +42,9 @@ class RunStore {
   size_t drop_error_rows();
   // Writes dir/name atomically (temporary file, fsync, rename, fsync of the directory).
   void write_json(const std::string& name, const nlohmann::json& value) const;
+  // run.json (status, counts); the only writer of run.json besides record_run_failure.
+  void write_run_status(const nlohmann::json& status) const { write_json(kRunStatusFile, status); }
+  static constexpr const char* kRunStatusFile = "run.json";
 
  private:
   void load_samples();
@@ -55,5 +58,10 @@ class RunStore {
 
 // Writes `text` to `path` atomically (same-directory temporary file, fsync, rename).
 void write_file_atomic(const std::filesystem::path& path, const std::string& text);
+
+// Marks a run directory failed (run.json {"status": "failed", "error": ...}) after an error that
+// ended the run outside the store's lifetime (engine construction, task loading); does nothing when
+// the directory does not exist (the run never started).
+void record_run_failure(const std::filesystem::path& dir, const std::string& error);
 
 }  // namespace kvbench

@@ -27,7 +27,11 @@ std::string now_iso8601() {
   return buffer;
 }
 
-GenerationSettings generation_for(const Sample& sample, const json& generation) {
+// The engine request of one sample: the run's generation section merged with the sample's own
+// limits and stops, plus the per-run settings (read here for every sample, never cached in an
+// engine, which consecutive runs share).
+GenerationSettings generation_for(const Sample& sample, const json& resolved) {
+  const json& generation = resolved["generation"];
   GenerationSettings g;
   if (!generation["max_new_tokens"].is_null()) {
     g.max_new_tokens = generation["max_new_tokens"].get<int>();
@@ -42,6 +46,10 @@ GenerationSettings generation_for(const Sample& sample, const json& generation) 
   g.stop_token_ids.insert(g.stop_token_ids.end(), sample.stop_token_ids.begin(),
                           sample.stop_token_ids.end());
   g.prefill_chunk = generation["prefill_chunk"].get<int>();
+  const json& task_params = resolved["task"]["params"];
+  if (task_params.contains("enable_thinking") && task_params["enable_thinking"].is_boolean())
+    g.enable_thinking = task_params["enable_thinking"].get<bool>();
+  g.per_step_accounting = resolved["output"]["per_step_accounting"].get<bool>();
   return g;
 }
 
@@ -190,7 +198,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   json run_status = {{"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
                      {"recorded", already}, {"malformed", malformed.to_json()},
                      {"selected_ids", selected_ids}};
-  store.write_json("run.json", run_status);
+  store.write_run_status(run_status);
 
   std::optional<Progress> progress;
   if (options.progress) progress.emplace(plan.label, samples.size(), already);
@@ -205,7 +213,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
                 {"kvbench_version", code}};
     auto start = std::chrono::steady_clock::now();
     try {
-      GenerationSettings generation = generation_for(sample, plan.run.resolved["generation"]);
+      GenerationSettings generation = generation_for(sample, plan.run.resolved);
       SampleResult result = engine.run(sample, generation);
       Scores scores = score_prediction(metrics, result.prediction, sample.references, sample.metadata);
       row["prompt_sha256"] = result.prompt_sha256;
@@ -247,7 +255,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   run_status["errors"] = n["errors"];
   run_status["missing"] = n["missing"];
   run_status["interrupted"] = interrupted;
-  store.write_json("run.json", run_status);
+  store.write_run_status(run_status);
   return outcome;
 }
 

@@ -2,7 +2,7 @@
 // Sweep expansion: a config's optional `sweep:` section turns one document into many runs.
 //   sweep:
 //     grid: {method.name: [full, quest], task.params.context_length: [4096, 8192]}  # cartesian
-//     zip:  {method.params.budget_tokens: [256, 1024], generation.max_new_tokens: [32, 64]}  # lockstep
+//     zip:  {method.params.token_budget: [256, 1024], generation.max_new_tokens: [32, 64]}  # lockstep
 // Every grid combination is crossed with every zip position; axes expand in key-path order, the
 // last axis varying fastest; grid and zip axes may name any key path. Without `sweep:` the document
 // is a single run.

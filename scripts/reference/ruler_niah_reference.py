@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Test-only port of RULER's NIAH data generation for tests/datasets/test_ruler_niah.cpp:
+"""Test-only port of RULER's NIAH data generation for tests/datasets/test_ruler.cpp:
 https://github.com/NVIDIA/RULER/blob/c3f5e3b4f87f97e048793bb510a3a6b19a46bf3a/scripts/data/synthetic/niah.py
 (generate_input_output, generate_samples), prepare.py (model template + answer prefix) and
 template.py ('base', 'meta-llama3'), for the noise, needle and essay haystacks. The essay haystack

@@ -31,10 +31,8 @@ TEST(FullMethod, Registered) {
 }
 
 TEST(FullMethod, ExactOverChunksDecodeAndPadding) {
-  ModelConfig config;
-  config.num_layers = 2;
   ModelView view;
-  view.config = &config;
+  view.shape.num_layers = 2;
   const int64_t b = 2, hq = 4, hkv = 2, d = 16, prompt = 9, steps = 3;
   const double scale = 1.0 / std::sqrt(16.0);
   at::manual_seed(3);

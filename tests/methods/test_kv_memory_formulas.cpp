@@ -19,7 +19,7 @@ TEST(KVMemoryFormulas, SectionOneNineFiguresForLlama31_8B) {
   EXPECT_EQ(kv_formula::full_bytes_per_token_layer(8, 128, 2), 4096);
   EXPECT_EQ(kv_formula::shadowkv_bytes_per_token_layer(8, 128, 160, 8, 2), 320 + 256);
   EXPECT_EQ(kv_formula::yakv_landmark_bytes_per_token_layer(8, 128, 2, 2), 258);
-  ModelConfig llama;
+  KVShape llama;
   llama.num_layers = 32;
   llama.num_kv_heads = 8;
   llama.head_dim = 128;
@@ -55,8 +55,8 @@ TEST(KVMemoryFormulas, FullCacheOnEveryTinyModel) {
     const int64_t slots = prompt + steps;  // generate() reserves prompt + max_new_tokens slots
     const KVMemory& end = r.result.kv;
     EXPECT_EQ(end.kv_device_bytes, c.num_layers * c.num_kv_heads * c.head_dim * 2 * slots * 4) << name;
-    EXPECT_EQ(end.kv_device_bytes, kv_formula::full_cache_kv_bytes(c, 1, slots, 4)) << name;
-    EXPECT_EQ(end.metadata_device_bytes, kv_formula::full_cache_metadata_bytes(c, 1, slots)) << name;
+    EXPECT_EQ(end.kv_device_bytes, kv_formula::full_cache_kv_bytes(c.kv_shape(), 1, slots, 4)) << name;
+    EXPECT_EQ(end.metadata_device_bytes, kv_formula::full_cache_metadata_bytes(c.kv_shape(), 1, slots)) << name;
     EXPECT_EQ(end.device_bytes, end.kv_device_bytes + end.metadata_device_bytes) << name;
     EXPECT_EQ(end.host_bytes, 0);
     EXPECT_EQ(end.host_to_device_bytes, 0);
@@ -85,13 +85,13 @@ TEST(KVMemoryFormulas, StreamingLLMOnEveryTinyModel) {
     const ModelConfig& c = r.model->config();
     const int64_t prompt = static_cast<int64_t>(r.prompt.size());
     const KVMemory& after_prefill = r.result.kv_after_prefill;
-    EXPECT_EQ(after_prefill.kv_device_bytes, kv_formula::streaming_llm_kv_bytes(c, 1, prompt, sink, recent, 4));
+    EXPECT_EQ(after_prefill.kv_device_bytes, kv_formula::streaming_llm_kv_bytes(c.kv_shape(), 1, prompt, sink, recent, 4));
     EXPECT_EQ(after_prefill.metadata_device_bytes, 0);
     ASSERT_EQ(static_cast<int64_t>(r.result.kv_steps.size()), steps - 1);
     for (size_t i = 0; i < r.result.kv_steps.size(); ++i) {
       const KVMemory& m = r.result.kv_steps[i];
       const int64_t generated = static_cast<int64_t>(i) + 1;
-      EXPECT_EQ(m.kv_device_bytes, kv_formula::streaming_llm_kv_bytes(c, 1, prompt + generated, sink, recent, 4));
+      EXPECT_EQ(m.kv_device_bytes, kv_formula::streaming_llm_kv_bytes(c.kv_shape(), 1, prompt + generated, sink, recent, 4));
       EXPECT_EQ(m.device_bytes, m.kv_device_bytes);
       EXPECT_DOUBLE_EQ(m.tokens_attended, static_cast<double>(sink + recent)) << name;
       for (const LayerBudget& b : m.layer_budgets) {

@@ -171,7 +171,7 @@ TEST(Quest, TiesGoToTheLowerPage) {
 TEST(Quest, DecodeAttendsTheReferencePagesAtEveryStep) {
   ModelConfig config;
   config.num_layers = 2;  // layer 0 dense (dense_layers = 1), layer 1 sparse
-  ModelView view{&config, nullptr, nullptr};
+  ModelView view{config.kv_shape(), nullptr, nullptr};
   const int64_t b = 2, hq = 4, hkv = 2, d = 32, prompt = 70, steps = 14, budget = 48;  // k = 3 pages
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   at::manual_seed(3);
@@ -275,8 +275,8 @@ TEST(Quest, DeviceBytesAreFullKvPlusTwoDigestsPerPage) {
     const int64_t pages = (capacity + kPage - 1) / kPage;
     EXPECT_EQ(got.kv.kv_device_bytes, config.num_layers * 2 * capacity * row);
     EXPECT_EQ(got.kv.metadata_device_bytes, (config.num_layers - 1) * 2 * pages * row);
-    EXPECT_EQ(got.kv.metadata_device_bytes, kv_formula::quest_metadata_bytes(config, 1, capacity, kPage, 4, 1));
-    EXPECT_EQ(got.kv.kv_device_bytes, kv_formula::full_cache_kv_bytes(config, 1, capacity, 4));
+    EXPECT_EQ(got.kv.metadata_device_bytes, kv_formula::quest_metadata_bytes(config.kv_shape(), 1, capacity, kPage, 4, 1));
+    EXPECT_EQ(got.kv.kv_device_bytes, kv_formula::full_cache_kv_bytes(config.kv_shape(), 1, capacity, 4));
     EXPECT_EQ(got.kv.device_bytes, got.kv.kv_device_bytes + got.kv.metadata_device_bytes);
     EXPECT_EQ(got.kv.host_bytes, 0);
     EXPECT_EQ(got.kv.host_to_device_bytes, 0);

@@ -218,7 +218,7 @@ TEST(ShadowKV, DecodeAttendsExactlyTheKeptSetAndCountsHits) {
   config.head_dim = 32;
   const int64_t hq = 4, hkv = 2, d = 32, s = 8 * 20 + 5, steps = 3, chunk = 8;
   Rope rope = test_rope(d);
-  ModelView view{&config, nullptr, &rope};
+  ModelView view{config.kv_shape(), nullptr, &rope};
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   at::manual_seed(9);
   at::Tensor k_pre = at::randn({1, hkv, s + steps, d}), v = at::randn({1, hkv, s + steps, d});

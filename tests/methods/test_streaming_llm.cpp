@@ -34,7 +34,7 @@ TEST(StreamingLLM, KeepsSinksAndRecentWindowWithReassignedPositions) {
   config.num_layers = 1;
   config.head_dim = 16;
   Rope rope(config.rope, 16, at::kCPU);
-  ModelView view{&config, nullptr, &rope};
+  ModelView view{config.kv_shape(), nullptr, &rope};
   const int64_t hq = 4, hkv = 2, d = 16, prompt = 23, steps = 5, sink = 3, recent = 6;
   const double scale = 0.25;
   at::manual_seed(7);

@@ -67,7 +67,7 @@ struct Synthetic {
     k_post = rope->apply(k_pre, positions);
     q = rope->apply(q, positions);
   }
-  ModelView view() const { return ModelView{&config, nullptr, rope.get()}; }
+  ModelView view() const { return ModelView{config.kv_shape(), nullptr, rope.get()}; }
   AttentionCall call(int64_t layer, int64_t begin, int64_t n, AttentionPhase phase) const {
     return test::LayerSequence{q, k_pre, k_post, v, positions, scale}.call(begin, n, phase, true, layer);
   }

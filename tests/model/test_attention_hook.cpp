@@ -23,6 +23,7 @@ struct SeenCall {
 
 class Probe : public KVMethod {
  public:
+  explicit Probe(const ModelConfig& config) : config_(config) {}
   void reset(const ModelView& model, int64_t batch, int64_t max_tokens) override {
     view_ = model;
     inner_ = KVMethodRegistry::instance().find("full")->make({});
@@ -32,7 +33,12 @@ class Probe : public KVMethod {
     valids.clear();
   }
   at::Tensor attend(const AttentionCall& call) override {
-    const ModelConfig& c = *view_.config;
+    // The view's shape is the model's; the test's own copy of the config supplies hidden_size.
+    const ModelConfig& c = config_;
+    EXPECT_EQ(view_.shape.num_layers, c.num_layers);
+    EXPECT_EQ(view_.shape.num_heads, c.num_heads);
+    EXPECT_EQ(view_.shape.num_kv_heads, c.num_kv_heads);
+    EXPECT_EQ(view_.shape.head_dim, c.head_dim);
     const int64_t b = call.query.size(0), t = call.query.size(2);
     EXPECT_EQ(call.query.sizes(), (std::vector<int64_t>{b, c.num_heads, t, c.head_dim}));
     EXPECT_EQ(call.key.sizes(), (std::vector<int64_t>{b, c.num_kv_heads, t, c.head_dim}));
@@ -51,7 +57,7 @@ class Probe : public KVMethod {
     EXPECT_TRUE(at::allclose(k, call.key_pre_rope, 1e-5, 1e-5));
     // The next layer's weights are reachable (InfiniGen-style speculation).
     if (call.layer + 1 < c.num_layers) {
-      EXPECT_TRUE(view_.weights->contains(ModelWeights::layer_name(call.layer + 1, "self_attn.q_proj.weight")));
+      EXPECT_TRUE(view_.weights->layer(call.layer + 1, "self_attn.q_proj.weight").defined());
     }
     calls.push_back({call.layer, call.phase, call.last_prefill_chunk, call.slot_offset, t});
     if (call.layer == 0) {
@@ -66,6 +72,7 @@ class Probe : public KVMethod {
   std::vector<at::Tensor> positions, valids;  // layer 0, per forward
 
  private:
+  ModelConfig config_;
   ModelView view_;
   std::unique_ptr<KVMethod> inner_;
 };
@@ -73,7 +80,7 @@ class Probe : public KVMethod {
 TEST(AttentionHook, CarriesEverythingMethodsNeed) {
   const std::string dir = test::write_model("hook_llama", test::tiny_llama_config());
   auto model = CausalLM::load(dir, LoadOptions{at::kFloat, at::kCPU});
-  Probe probe;
+  Probe probe(model->config());
   GenerateOptions opt;
   opt.max_new_tokens = 3;
   opt.stop_on_eos = false;

@@ -3,6 +3,7 @@
 // normalization rules, LongBench metric quirks kept on purpose (classification's skip-after-remove,
 // code_sim's first line, ROUGE's exception -> 0), GSM8K filters and exact_match, Python re
 // iteration, RULER matching, the Text2JSON penalties and JSON rules, NeedleBench and LongProc.
+#include "datasets/longbench_prompt.h"
 #include "harness/error.h"
 #include "harness/params.h"
 #include "metrics/fuzz_ratio.h"
