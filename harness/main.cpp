@@ -126,8 +126,11 @@ RunRecord record_failed_run(const RunPlan& plan, const std::string& error) {
   record_run_failure(plan.dir, error);
   if (std::filesystem::is_regular_file(plan.dir / "config.json")) return load_run(plan.dir);
   const nlohmann::json& resolved = plan.run.resolved;
-  RunRecord record;
+  RunRecord record;  // a run that never started: what its plan knows
   record.dir = plan.dir;
+  record.config = resolved;
+  record.env = nlohmann::json::object();
+  record.metrics = nlohmann::json::object();
   record.label = plan.label;
   record.hash = plan.hash;
   record.task = resolved["task"]["name"].get<std::string>();

@@ -7,6 +7,8 @@
 // must record exactly what the same cell records when run alone (a fresh engine): the same
 // prompt_sha256 and input_tokens, and kv.steps present iff per_step_accounting. The two
 // enable_thinking values must render different prompts, or the test could not see a stale value.
+#include "tests/support/cli_test_support.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -26,38 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string env(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? v : fallback;
-}
+using kvbench::test::env;
+using Result = kvbench::test::CommandResult;
+constexpr auto* run = &kvbench::test::run_command;
 
-struct Result {
-  int code;
-  std::string out;
-};
+constexpr auto* read_json = &kvbench::test::read_json_file;
 
-Result run(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
-
-fs::path tiny_chat_model() {
-  fs::path out = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "tiny_chat_model";
-  Result r = run("'" + env("KVBENCH_PYTHON", "python3") + "' '" + env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-                 "/tests/support/make_tiny_chat_model.py' '" + env("KVBENCH_DATA_DIR") + "/tokenizers/qwen3' '" +
-                 out.string() + "'");
-  EXPECT_EQ(r.code, 0) << r.out;
-  return out;
-}
+using kvbench::test::tiny_chat_model;
 
 // The one recorded row of every run directory under `out`, keyed by (enable_thinking,
 // per_step_accounting) as the run's config.json records them.
@@ -81,7 +58,8 @@ std::map<Cell, json> rows_by_cell(const fs::path& out) {
 TEST(EnginePerRunSettings, SweepCellsSharingAnEngineRecordTheirOwnSettings) {
   const fs::path model = tiny_chat_model();
   const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "engine_per_run";
-  fs::remove_all(root);
+  // Not std::filesystem::remove_all: the copy libtorch.so exports crashes on an existing tree.
+  ASSERT_EQ(std::system(("rm -rf '" + root.string() + "'").c_str()), 0);
   fs::create_directories(root);
   const std::string data_root = env("KVBENCH_DATA_DIR");
   const std::string base =

@@ -9,6 +9,7 @@
 #include "harness/task/task.h"
 #include "harness/task/metric.h"
 #include "harness/params.h"
+#include "tests/support/cli_test_support.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -30,41 +31,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string env(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? v : fallback;
-}
+using kvbench::test::env;
+using Result = kvbench::test::CommandResult;
+constexpr auto* run = &kvbench::test::run_command;
 
-struct Result {
-  int code;
-  std::string out;
-};
+constexpr auto* read_json = &kvbench::test::read_json_file;
 
-Result run(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
-
-const fs::path& tiny_model() {
-  static const fs::path dir = [] {
-    fs::path out = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "tiny_chat_model";
-    Result r = run("'" + env("KVBENCH_PYTHON", "python3") + "' '" + env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-                   "/tests/support/make_tiny_chat_model.py' '" + env("KVBENCH_DATA_DIR") +
-                   "/tokenizers/qwen3' '" + out.string() + "'");
-    EXPECT_EQ(r.code, 0) << r.out;
-    return out;
-  }();
-  return dir;
-}
+const fs::path& tiny_model() { return kvbench::test::tiny_chat_model(); }
 
 // Absolute paths mentioned in `text` (up to a space, quote, comma or parenthesis).
 std::vector<std::string> paths_in(const std::string& text) {

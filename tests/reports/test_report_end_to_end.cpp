@@ -11,6 +11,8 @@
 // against numpy.
 #include <cairo.h>
 #include <gmock/gmock.h>
+#include "tests/support/cli_test_support.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -30,24 +32,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-std::string env(const char* name, const std::string& fallback = "") {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? v : fallback;
-}
-
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using kvbench::test::env;
+using Result = kvbench::test::CommandResult;
+constexpr auto* run = &kvbench::test::run_command;
 
 std::string kvbench() { return env("KVBENCH_BINARY", "kvbench"); }
 std::string python() { return env("KVBENCH_PYTHON", "python3"); }

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// Test helper for tests that drive the kvbench binary: environment lookups, running a command with
+// its exit code and output, reading JSON files, and the tiny random Qwen3 chat model (real Qwen3
+// tokenizer and template, made once per test tmp dir by tests/support/make_tiny_chat_model.py).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace kvbench::test {
+
+inline std::string env(const char* name, const std::string& fallback = "") {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? v : fallback;
+}
+
+struct CommandResult {
+  int code;         // exit status, -1 when the command did not exit normally
+  std::string out;  // stdout and stderr together
+};
+
+inline CommandResult run_command(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+inline nlohmann::json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// The tiny chat model folder, made on first use in this process.
+inline const std::filesystem::path& tiny_chat_model() {
+  static const std::filesystem::path dir = [] {
+    std::filesystem::path out = std::filesystem::path(env("KVBENCH_TEST_TMP", "/tmp")) / "tiny_chat_model";
+    const CommandResult r = run_command("'" + env("KVBENCH_PYTHON", "python3") + "' '" +
+                                        env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
+                                        "/tests/support/make_tiny_chat_model.py' '" + env("KVBENCH_DATA_DIR") +
+                                        "/tokenizers/qwen3' '" + out.string() + "'");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return out;
+  }();
+  return dir;
+}
+
+}  // namespace kvbench::test
