@@ -134,11 +134,10 @@ def build(name, spec, out_dir, seed):
                    "logit_std": float(logits.std())}, f, indent=1)
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    out = os.path.abspath(sys.argv[1])
-    stamp = stamp_text()
+def build_fixtures(out, stamp, specs, build_one, first_seed):
+    """Builds every (name, spec) of `specs` with build_one(name, spec, dir, seed) into a temporary
+    folder and publishes it atomically as `out`, unless out/STAMP already equals `stamp`."""
+    out = os.path.abspath(out)
     stamp_path = os.path.join(out, "STAMP")
     if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
         return
@@ -146,8 +145,8 @@ def main():
     tmp = f"{out}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    for i, (name, spec) in enumerate(MODELS.items()):
-        build(name, spec, tmp, seed=1000 + i)
+    for i, (name, spec) in enumerate(specs.items()):
+        build_one(name, spec, tmp, seed=first_seed + i)
     with open(os.path.join(tmp, "STAMP"), "w") as f:
         f.write(stamp)
     # Publish atomically; a concurrent run that finished first wins.
@@ -157,6 +156,11 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
 
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    build_fixtures(sys.argv[1], stamp_text(), MODELS, build, first_seed=1000)
 
 if __name__ == "__main__":
     main()

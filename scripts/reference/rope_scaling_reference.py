@@ -14,7 +14,6 @@ Regeneration is skipped when <out>/STAMP matches. Usage: rope_scaling_reference.
 import hashlib
 import json
 import os
-import shutil
 import sys
 
 import torch
@@ -78,22 +77,7 @@ def build(name, spec, out_dir, seed):
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    out = os.path.abspath(sys.argv[1])
-    stamp = stamp_text()
-    stamp_path = os.path.join(out, "STAMP")
-    if os.path.exists(stamp_path) and open(stamp_path).read() == stamp:
-        return
-    torch.set_num_threads(1)
-    tmp = f"{out}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for i, (name, spec) in enumerate(VARIANTS.items()):
-        build(name, spec, tmp, seed=2000 + i)
-    with open(os.path.join(tmp, "STAMP"), "w") as f:
-        f.write(stamp)
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-
+    tiny.build_fixtures(sys.argv[1], stamp_text(), VARIANTS, build, first_seed=2000)
 
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
 #include "harness/model/safetensors.h"
+#include "tests/model/full_forward.h"
 #include "tests/model/tiny_models.h"
 
 #include <ATen/Parallel.h>
@@ -48,18 +49,7 @@ at::Tensor reference_logits(const std::string& name) {
   return file.view("prompt_logits").clone();  // [64, vocab] fp32
 }
 
-// Full forward of one sequence (no padding), all positions: [T, vocab] fp32.
-at::Tensor full_forward(const CausalLM& m, const std::vector<int64_t>& prompt) {
-  auto method = full_method();
-  const int64_t t = static_cast<int64_t>(prompt.size());
-  method->reset(m.view(), 1, t);
-  ForwardInput in;
-  in.tokens = at::tensor(prompt, at::kLong).view({1, t});
-  in.positions = at::arange(t, at::kLong).view({1, t});
-  in.valid = at::ones({1, t}, at::kBool);
-  in.all_logits = true;
-  return m.forward(in, *method)[0].to(at::kFloat);
-}
+using test::full_forward;
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 

@@ -8,6 +8,7 @@
 #include "harness/model/generate.h"
 #include "harness/model/safetensors.h"
 #include "harness/kv/method.h"
+#include "tests/model/full_forward.h"
 #include "tests/model/tiny_models.h"
 
 #include <ATen/Parallel.h>
@@ -49,19 +50,6 @@ double logit_bound(int64_t attended, const at::Tensor& reference) {
 
 std::unique_ptr<KVMethod> full_method() { return KVMethodRegistry::instance().find("full")->make({}); }
 
-// [T, vocab] fp32 logits of one forward over the whole prompt.
-at::Tensor prompt_logits(const CausalLM& m, const std::vector<int64_t>& prompt) {
-  auto method = full_method();
-  const int64_t t = static_cast<int64_t>(prompt.size());
-  method->reset(m.view(), 1, t);
-  ForwardInput in;
-  in.tokens = at::tensor(prompt, at::kLong).view({1, t});
-  in.positions = at::arange(t, at::kLong).view({1, t});
-  in.valid = at::ones({1, t}, at::kBool);
-  in.all_logits = true;
-  return m.forward(in, *method)[0].to(at::kFloat);
-}
-
 // max over positions of |diff| / bound.
 double worst_ratio(const at::Tensor& got, const at::Tensor& want) {
   double worst = 0;
@@ -83,7 +71,7 @@ TEST_P(RopeScaling, LogitsAndGreedyMatchTransformersPastTheWindow) {
   EXPECT_EQ(model->config().rope.type, ref["rope"]["rope_type"].get<std::string>());
   SafetensorsFile file(dir + "/reference_logits.safetensors");
   const at::Tensor want = file.view("prompt_logits").clone();
-  const double ratio = worst_ratio(prompt_logits(*model, prompt), want);
+  const double ratio = worst_ratio(test::full_forward(*model, prompt), want);
   std::printf("[rope %s] max |logit diff| = %.3g of the bound\n", GetParam().c_str(), ratio);
   EXPECT_LE(ratio, 1.0) << GetParam();
 
@@ -102,7 +90,7 @@ TEST_P(RopeScaling, LogitsAndGreedyMatchTransformersPastTheWindow) {
   std::system(("rm -rf '" + plain + "' && cp -r '" + dir + "' '" + plain + "'").c_str());
   std::ofstream(plain + "/config.json") << config.dump();
   auto unscaled = CausalLM::load(plain, {at::kFloat, at::kCPU});
-  EXPECT_GT(worst_ratio(prompt_logits(*unscaled, prompt), want), 10.0) << GetParam();
+  EXPECT_GT(worst_ratio(test::full_forward(*unscaled, prompt), want), 10.0) << GetParam();
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, RopeScaling,
