@@ -26,14 +26,8 @@ double longbench_classification_score(const std::string& prediction,
   return 1.0 / static_cast<double>(matches.size());
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.classification",
-    "LongBench classification_score: 1/#matched classes if the gold class is matched (all_classes)",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("classification_score",
-                                               &longbench_classification_score);
-    },
-    longbench_metric_extra("classification_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.classification", "classification_score", &longbench_classification_score,
+    "LongBench classification_score: 1/#matched classes if the gold class is matched (all_classes)"));
 
 }  // namespace kvbench

@@ -27,13 +27,8 @@ double longbench_code_sim_score(const std::string& prediction, const std::string
   return fuzz_ratio(utf8_to_u32(chosen), utf8_to_u32(ground_truth)) / 100.0;
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.code_sim",
-    "LongBench code_sim_score: fuzz.ratio of the first non-comment line against the gold line",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("code_sim_score", &longbench_code_sim_score);
-    },
-    longbench_metric_extra("code_sim_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.code_sim", "code_sim_score", &longbench_code_sim_score,
+    "LongBench code_sim_score: fuzz.ratio of the first non-comment line against the gold line"));
 
 }  // namespace kvbench

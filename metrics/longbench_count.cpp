@@ -21,13 +21,8 @@ double longbench_count_score(const std::string& prediction, const std::string& g
   return longbench_number_share(prediction, utf8_to_u32(ground_truth));
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.count",
-    "LongBench count_score: share of numbers in the prediction equal to the gold count",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("count_score", &longbench_count_score);
-    },
-    longbench_metric_extra("count_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.count", "count_score", &longbench_count_score,
+    "LongBench count_score: share of numbers in the prediction equal to the gold count"));
 
 }  // namespace kvbench

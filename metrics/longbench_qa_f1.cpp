@@ -50,22 +50,12 @@ double longbench_qa_f1_zh_score(const std::string& prediction, const std::string
   return token_f1(zh_tokens(prediction), zh_tokens(ground_truth));
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.qa_f1",
-    "LongBench qa_f1_score: token F1 after lowercasing, dropping punctuation and articles",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("qa_f1_score", &longbench_qa_f1_score);
-    },
-    longbench_metric_extra("qa_f1_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.qa_f1", "qa_f1_score", &longbench_qa_f1_score,
+    "LongBench qa_f1_score: token F1 after lowercasing, dropping punctuation and articles"));
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.qa_f1_zh",
-    "LongBench qa_f1_zh_score: token F1 over jieba tokens with Chinese punctuation removed",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("qa_f1_zh_score", &longbench_qa_f1_zh_score);
-    },
-    longbench_metric_extra("qa_f1_zh_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.qa_f1_zh", "qa_f1_zh_score", &longbench_qa_f1_zh_score,
+    "LongBench qa_f1_zh_score: token F1 over jieba tokens with Chinese punctuation removed"));
 
 }  // namespace kvbench

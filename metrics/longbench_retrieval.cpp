@@ -35,22 +35,12 @@ double longbench_retrieval_zh_score(const std::string& prediction, const std::st
   return longbench_number_share(prediction, first_id_after(ground_truth, U"\u6BB5\u843D"));
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.retrieval",
-    "LongBench retrieval_score: share of numbers in the prediction equal to the gold paragraph",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("retrieval_score", &longbench_retrieval_score);
-    },
-    longbench_metric_extra("retrieval_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.retrieval", "retrieval_score", &longbench_retrieval_score,
+    "LongBench retrieval_score: share of numbers in the prediction equal to the gold paragraph"));
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.retrieval_zh",
-    "LongBench retrieval_zh_score: share of numbers in the prediction equal to the gold 段落 id",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("retrieval_zh_score", &longbench_retrieval_zh_score);
-    },
-    longbench_metric_extra("retrieval_zh_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.retrieval_zh", "retrieval_zh_score", &longbench_retrieval_zh_score,
+    "LongBench retrieval_zh_score: share of numbers in the prediction equal to the gold 段落 id"));
 
 }  // namespace kvbench

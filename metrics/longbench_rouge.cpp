@@ -46,22 +46,12 @@ double longbench_rouge_zh_score(const std::string& prediction, const std::string
   return rouge_l_f(jieba_joined(prediction), jieba_joined(ground_truth), kRougeRecursionSteps - 1);
 }
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.rouge",
-    "LongBench rouge_score: ROUGE-L F of the `rouge` package (summary level, set counts)",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("rouge_score", &longbench_rouge_score);
-    },
-    longbench_metric_extra("rouge_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.rouge", "rouge_score", &longbench_rouge_score,
+    "LongBench rouge_score: ROUGE-L F of the `rouge` package (summary level, set counts)"));
 
-KVBENCH_REGISTER(Metric, RegistryEntry<Metric>{
-    "longbench.rouge_zh",
-    "LongBench rouge_zh_score: rouge_score over space-joined jieba tokens",
-    {},
-    [](const nlohmann::json&) {
-      return std::make_unique<LongBenchMetric>("rouge_zh_score", &longbench_rouge_zh_score);
-    },
-    longbench_metric_extra("rouge_zh_score")});
+KVBENCH_REGISTER(Metric, longbench_metric_entry(
+    "longbench.rouge_zh", "rouge_zh_score", &longbench_rouge_zh_score,
+    "LongBench rouge_zh_score: rouge_score over space-joined jieba tokens"));
 
 }  // namespace kvbench

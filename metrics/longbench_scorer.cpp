@@ -116,12 +116,24 @@ Scores LongBenchMetric::score(const std::string& prediction,
                                                references, all_classes)}};
 }
 
+namespace {
+
 nlohmann::json longbench_metric_extra(const std::string& function_name) {
   return {{"source", "THUDM/LongBench LongBench/metrics.py:" + function_name +
                          " (+ LongBench/eval.py scorer)"},
           {"scale", "per-sample 0..1; dataset score = round(100 * mean, 2) via "
                     "longbench_dataset_score"},
           {"metadata", {"dataset", "all_classes"}}};
+}
+
+}  // namespace
+
+RegistryEntry<Metric> longbench_metric_entry(const std::string& name, const std::string& function_name,
+                                             LongBenchPairFn fn, const std::string& description) {
+  return RegistryEntry<Metric>{
+      name, description, {},
+      [function_name, fn](const nlohmann::json&) { return std::make_unique<LongBenchMetric>(function_name, fn); },
+      longbench_metric_extra(function_name)};
 }
 
 OfficialAggregate LongBenchMetric::aggregate(const std::vector<ScoredSample>& samples) const {

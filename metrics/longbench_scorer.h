@@ -77,7 +77,10 @@ class LongBenchMetric : public Metric {
   LongBenchPairFn fn_;
 };
 
-// RegistryEntry extra shared by the LongBench scorers.
-nlohmann::json longbench_metric_extra(const std::string& function_name);
+// The registry entry of one LongBench metric: `name` (e.g. "longbench.qa_f1") scored by metrics.py's
+// `function_name` (`fn`), with its description and the extra every LongBench scorer shares (source,
+// scale, metadata used); every LongBench metric registers through this.
+RegistryEntry<Metric> longbench_metric_entry(const std::string& name, const std::string& function_name,
+                                             LongBenchPairFn fn, const std::string& description);
 
 }  // namespace kvbench
