@@ -6,7 +6,8 @@
 //   device metadata: U [B,S,r] and SV [B,Hkv,r,d] of the pre-RoPE keys (SVD over all KV heads
 //     concatenated), landmarks [B,Hkv,C',d] = chunk means of post-RoPE keys with their chunk ids,
 //     and the chunk ids resident in the sparse buffer [B*Hkv, k];
-//   device KV buffer per layer [B, Hkv, prefill_local + 8*outliers + 8*k + generated, d]:
+//   device KV buffer per layer [B, Hkv, prefill_local + 8*outliers + 8*k + generated, d] (a
+//     KVSlotStore: the fixed part filled in place, generated tokens appended):
 //     [exact tail | exact outlier chunks | sparse slots (reconstructed keys, fetched values) | generated];
 //   host: the context chunks' values chunk-major [B, Hkv, C, 8*d] in pinned memory.
 // As in the CPU class, the sparse slots are pre-filled at prefill with the chunks the last prompt

@@ -5,6 +5,7 @@
 // layer keeps, for S prompt tokens, local = min(local_budget, S), outliers = min(outlier_budget,
 // S - local) (at chunk 1 the reference's "outliers" are the first tokens), n = S - local - outliers:
 //   exact (compute dtype, device):  post-RoPE K and V of the last `local` and first `outliers` tokens
+//               (a KVSlotStore with exact growth; decode appends the generated tokens to it)
 //   key store   [S, Hkv*d]: pre-RoPE keys, HIGGS 4-bit (D2/N256, group = channel) or exact;
 //               device (keys_on_device) or host
 //   value store [S, Hkv*d]: values, HIGGS 4-bit or exact; host (the "offloaded" values)

@@ -3,7 +3,7 @@
 // yandex-research/context-intensive-kv-offloading inference/python/minisgl/attention/shadowkv.py,
 // kernel/shadowkv/csrc/metadata_kernels.cu). Every key (post-RoPE) and value, prompt and generated,
 // is stored in fp8 e4m3 (or bf16 / the compute dtype) in host-mapped memory [capacity, Hkv, d]
-// and read back by a gather each decode step (zero-copy on CUDA; the bytes read are counted).
+// (a KVSlotStore placed per kv_placement, grown geometrically past the reset() hint) and read back by a gather each decode step (zero-copy on CUDA; the bytes read are counted).
 // Length split of a prompt of S tokens (float arithmetic, as the reference kernel):
 //   S <= min_seqlen_to_prune: no pruning (prefix = S);
 //   prefix = min(ceil(prefix_budget*S), S), suffix = min(ceil(suffix_budget*S), S - prefix),
