@@ -17,13 +17,15 @@
 // drops one page when S < budget and S is not a page multiple (here every page is attended when
 // P <= k); its torch.topk leaves ties unspecified (here the lower page index wins); the kernel path
 // has no 3-page floor (here min_pages applies in both modes); digests are kept for sparse layers only.
-// Storage per layer: keys/values [B, Hkv, capacity, d] (grown geometrically past the reset() hint);
-// sparse layers: digests [B, Hkv, ceil(capacity / page_size), 2d] (page max | page min) in the compute
-// dtype.
+// Storage per layer (KVSlotStores, harness/kv/slot_store.h): keys/values [B, Hkv, capacity, d]
+// (grown geometrically past the reset() hint); sparse layers: digests [B, Hkv, ceil(capacity /
+// page_size), 2d] (page max | page min) in the compute dtype, one slot per page.
 // Batches must not be padded (kvbench runs one sequence per sample; pages are aligned to slot 0).
 #include "harness/kv/budget.h"
 #include "harness/kv/attention.h"
+#include "harness/kv/kv_counters.h"
 #include "harness/kv/method.h"
+#include "harness/kv/slot_store.h"
 #include "methods/quest_pages.h"
 
 #include <algorithm>
@@ -44,32 +46,38 @@ class Quest : public KVMethod {
   void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
     model_ = model;
     batch_ = batch_size;
-    hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
+    kv_.reset(model.shape.num_layers, max_tokens, KVSlotStore::Layout{});
+    // One slot per page; its capacity follows the K/V capacity (set_capacity, exact).
+    KVSlotStore::Layout pages;
+    pages.fields = {{"digests", 2, KVByteRole::kMetadata}};
+    digests_.reset(model.shape.num_layers, 1, pages);
+    selected_.assign(static_cast<size_t>(model.shape.num_layers), at::Tensor());
     prompt_tokens_ = 0;
     budget_tokens_ = 0;
     pages_per_head_ = 0;
-    transient_bytes_ = 0;
-    peak_device_bytes_ = 0;
+    counters_.reset();
     sparse_layer_steps_ = 0;
     dense_layer_steps_ = 0;
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_CHECK(!call.batch_has_padding, "quest: padded batches are not supported");
-    Layer& layer = layers_.at(static_cast<size_t>(call.layer));
+    const int64_t l = call.layer;
     const int64_t t = call.key.size(2);
-    KVBENCH_ASSERT(call.slot_offset == layer.length, "quest: layer ", call.layer, " expected slot ",
-                   layer.length, ", got ", call.slot_offset);
-    const bool sparse_layer = call.layer >= dense_layers_;
-    reserve(layer, call, layer.length + t, sparse_layer);
-    layer.keys.narrow(2, layer.length, t).copy_(call.key);
-    layer.values.narrow(2, layer.length, t).copy_(call.value);
-    layer.length += t;
-    const int64_t s = layer.length;
-    at::Tensor keys = layer.keys.narrow(2, 0, s), values = layer.values.narrow(2, 0, s);
-    layer.selected = at::Tensor();
-    transient_bytes_ = 0;
+    KVBENCH_ASSERT(call.slot_offset == kv_.length(l), "quest: layer ", l, " expected slot ", kv_.length(l),
+                   ", got ", call.slot_offset);
+    const bool sparse_layer = l >= dense_layers_;
+    kv_.append(l, {call.key, call.value});
+    if (sparse_layer) {
+      const int64_t d = call.key.size(3);
+      at::Tensor like = at::empty({call.key.size(0), call.key.size(1), 0, 2 * d}, call.key.options());
+      digests_.set_capacity(l, pages_of(kv_.capacity(l)), {like});
+    }
+    const int64_t s = kv_.length(l);
+    at::Tensor keys = kv_.filled(l, 0), values = kv_.filled(l, 1);
+    at::Tensor& selected = selected_.at(static_cast<size_t>(l));
+    selected = at::Tensor();
+    counters_.set_transient_bytes(0);
 
     at::Tensor out;
     if (call.phase == AttentionPhase::kPrefill) {
@@ -80,52 +88,52 @@ class Quest : public KVMethod {
         pages_per_head_ = std::max(min_pages_, budget_tokens_ / page_size_);
         if (sparse_layer) {
           at::Tensor digests = quest_page_digests(keys, page_size_);
-          layer.digests.narrow(2, 0, digests.size(2)).copy_(digests);
+          digests_.set_length(l, digests.size(2));
+          digests_.filled(l, 0).copy_(digests);
         }
       }
     } else {
       KVBENCH_CHECK(t == 1, "quest: a decode step must bring one token per sequence, got ", t);
-      const int64_t pages = (s + page_size_ - 1) / page_size_;
-      if (sparse_layer) quest_update_digest(layer.digests, call.key, s - 1, page_size_);
+      const int64_t pages = pages_of(s);
+      if (sparse_layer) {
+        at::Tensor digests = digests_.storage(l, 0);
+        quest_update_digest(digests, call.key, s - 1, page_size_);
+        digests_.set_length(l, pages);
+      }
       if (!sparse_layer || pages <= pages_per_head_) {
         out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
         ++dense_layer_steps_;
       } else {
-        at::Tensor scores = quest_page_scores(call.query.select(2, 0), layer.digests.narrow(2, 0, pages));
-        layer.selected = quest_select_pages(scores, pages_per_head_, keep_current_page_);
-        out = quest_attend_pages(call.query, keys, values, layer.selected, page_size_, call.scale,
-                                 &transient_bytes_);
+        at::Tensor scores = quest_page_scores(call.query.select(2, 0), digests_.filled(l, 0));
+        selected = quest_select_pages(scores, pages_per_head_, keep_current_page_);
+        int64_t gathered = 0;
+        out = quest_attend_pages(call.query, keys, values, selected, page_size_, call.scale, &gathered);
+        counters_.set_transient_bytes(gathered);
         ++sparse_layer_steps_;
       }
     }
-    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes().total() + transient_bytes_);
+    counters_.observe(resident());
     return out;
   }
 
   KVMemory memory() const override {
-    KVMemory m;
-    const Bytes bytes = device_bytes();
-    m.kv_device_bytes = bytes.kv;
-    m.metadata_device_bytes = bytes.metadata;
-    m.device_bytes = bytes.total();
-    m.transient_device_bytes = transient_bytes_;
-    m.peak_device_bytes = peak_device_bytes_;
+    KVMemory m = counters_.memory(resident());
     // Per layer: whole tokens by role; tokens_attended: the exact mean over layers and query heads.
     double attended = 0;
-    for (const Layer& layer : layers_) {
-      m.layer_budgets.push_back(layer_budget(layer));
-      attended += tokens_attended(layer);
+    for (int64_t l = 0; l < kv_.num_layers(); ++l) {
+      m.layer_budgets.push_back(layer_budget(l));
+      attended += tokens_attended(l);
     }
-    m.tokens_attended = layers_.empty() ? 0.0 : attended / static_cast<double>(layers_.size());
+    m.tokens_attended = kv_.num_layers() == 0 ? 0.0 : attended / static_cast<double>(kv_.num_layers());
     return m;
   }
 
   nlohmann::json stats() const override {
     double rows_read = 0;
     int64_t sparse = 0;
-    for (const Layer& layer : layers_) {
-      if (!layer.selected.defined()) continue;
-      rows_read += rows_per_kv_head(layer);
+    for (int64_t l = 0; l < kv_.num_layers(); ++l) {
+      if (!selected_[static_cast<size_t>(l)].defined()) continue;
+      rows_read += rows_per_kv_head(l);
       ++sparse;
     }
     return {{"token_budget", budget_.describe()},
@@ -141,58 +149,35 @@ class Quest : public KVMethod {
   }
 
  private:
-  struct Layer {
-    at::Tensor keys;      // [B, Hkv, capacity, d] post-RoPE
-    at::Tensor values;    // [B, Hkv, capacity, d]
-    at::Tensor digests;   // [B, Hkv, page capacity, 2d] page max | page min, sparse layers only
-    int64_t length = 0;   // slots filled
-    at::Tensor selected;  // [B, Hq, k] pages of the last call when it was a sparse decode step
-  };
-  struct Bytes {
-    int64_t kv = 0;
-    int64_t metadata = 0;
-    int64_t total() const { return kv + metadata; }
-  };
+  int64_t pages_of(int64_t slots) const { return (slots + page_size_ - 1) / page_size_; }
 
-  void reserve(Layer& layer, const AttentionCall& call, int64_t needed, bool with_digests) {
-    const int64_t capacity = layer.keys.defined() ? layer.keys.size(2) : 0;
-    if (needed <= capacity) return;
-    const int64_t grown = capacity == 0 ? std::max(hint_, needed) : std::max(needed, capacity * 2);
-    auto grow = [&](const at::Tensor& old, int64_t size, int64_t keep, int64_t channels) {
-      auto sizes = call.key.sizes().vec();
-      sizes[2] = size;
-      sizes[3] = channels;
-      at::Tensor fresh = at::empty(sizes, call.key.options());
-      if (keep > 0) fresh.narrow(2, 0, keep).copy_(old.narrow(2, 0, keep));
-      return fresh;
-    };
-    const int64_t d = call.key.size(3);
-    layer.keys = grow(layer.keys, grown, layer.length, d);
-    layer.values = grow(layer.values, grown, layer.length, d);
-    if (with_digests) {
-      const int64_t pages = (grown + page_size_ - 1) / page_size_;
-      const int64_t filled = (layer.length + page_size_ - 1) / page_size_;
-      layer.digests = grow(layer.digests, pages, filled, 2 * d);
-    }
+  KVResidentBytes resident() const {
+    KVResidentBytes bytes = kv_.bytes();
+    digests_.add_bytes(bytes);
+    return bytes;
   }
 
-  // Tokens each query head of this layer attended at its last call (mean over heads and sequences).
-  double tokens_attended(const Layer& layer) const {
-    if (!layer.selected.defined()) return static_cast<double>(layer.length);
-    const int64_t pages = (layer.length + page_size_ - 1) / page_size_;
-    const int64_t missing = pages * page_size_ - layer.length;  // rows absent from the last page
-    const double with_last = (layer.selected == pages - 1).any(-1).to(at::kDouble).mean().item<double>();
-    return static_cast<double>(layer.selected.size(2) * page_size_) - with_last * static_cast<double>(missing);
+  // Tokens each query head of layer l attended at its last call (mean over heads and sequences).
+  double tokens_attended(int64_t l) const {
+    const at::Tensor& selected = selected_[static_cast<size_t>(l)];
+    const int64_t length = kv_.length(l);
+    if (!selected.defined()) return static_cast<double>(length);
+    const int64_t pages = pages_of(length);
+    const int64_t missing = pages * page_size_ - length;  // rows absent from the last page
+    const double with_last = (selected == pages - 1).any(-1).to(at::kDouble).mean().item<double>();
+    return static_cast<double>(selected.size(2) * page_size_) - with_last * static_cast<double>(missing);
   }
 
   // Distinct rows per KV head over its query heads' selected pages (mean over KV heads, sequences).
-  double rows_per_kv_head(const Layer& layer) const {
-    const int64_t pages = (layer.length + page_size_ - 1) / page_size_;
-    const int64_t b = layer.selected.size(0), hq = layer.selected.size(1), hkv = layer.keys.size(1);
-    at::Tensor hit = at::zeros({b, hq, pages}, layer.selected.options().dtype(at::kBool));
-    hit.scatter_(2, layer.selected, true);
+  double rows_per_kv_head(int64_t l) const {
+    const at::Tensor& selected = selected_[static_cast<size_t>(l)];
+    const int64_t length = kv_.length(l);
+    const int64_t pages = pages_of(length);
+    const int64_t b = selected.size(0), hq = selected.size(1), hkv = kv_.storage(l, 0).size(1);
+    at::Tensor hit = at::zeros({b, hq, pages}, selected.options().dtype(at::kBool));
+    hit.scatter_(2, selected, true);
     at::Tensor per_kv = hit.reshape({b, hkv, hq / hkv, pages}).any(2);  // [B, Hkv, P]
-    const double missing = static_cast<double>(pages * page_size_ - layer.length);  // absent from the last page
+    const double missing = static_cast<double>(pages * page_size_ - length);  // absent from the last page
     at::Tensor rows = per_kv.sum(-1).to(at::kDouble) * static_cast<double>(page_size_) -
                       per_kv.select(-1, pages - 1).to(at::kDouble) * missing;
     return rows.mean().item<double>();
@@ -201,25 +186,15 @@ class Quest : public KVMethod {
   // Resolved roles per layer: a dense call attends the whole prompt exactly (reported as `local`)
   // plus the generated tokens; a sparse decode step attends only pages chosen by the score
   // (`selected`, mean over query heads, rounded to whole tokens).
-  LayerBudget layer_budget(const Layer& layer) const {
+  LayerBudget layer_budget(int64_t l) const {
     LayerBudget budget;
-    if (layer.selected.defined()) {
-      budget.selected = static_cast<int64_t>(tokens_attended(layer) + 0.5);
+    if (selected_[static_cast<size_t>(l)].defined()) {
+      budget.selected = static_cast<int64_t>(tokens_attended(l) + 0.5);
     } else {
-      budget.local = std::min(prompt_tokens_, layer.length);
-      budget.generated = layer.length - budget.local;
+      budget.local = std::min(prompt_tokens_, kv_.length(l));
+      budget.generated = kv_.length(l) - budget.local;
     }
     return budget;
-  }
-
-  Bytes device_bytes() const {
-    Bytes bytes;
-    for (const Layer& l : layers_) {
-      for (const at::Tensor* t : {&l.keys, &l.values})
-        if (t->defined()) bytes.kv += static_cast<int64_t>(t->nbytes());
-      if (l.digests.defined()) bytes.metadata += static_cast<int64_t>(l.digests.nbytes());
-    }
-    return bytes;
   }
 
   TokenBudget budget_;
@@ -229,13 +204,13 @@ class Quest : public KVMethod {
   bool keep_current_page_;
   ModelView model_;
   int64_t batch_ = 1;
-  int64_t hint_ = 1;
-  std::vector<Layer> layers_;
+  KVSlotStore kv_;       // per layer keys, values [B, Hkv, capacity, d] post-RoPE
+  KVSlotStore digests_;  // sparse layers: [B, Hkv, ceil(capacity / page_size), 2d] page max | page min
+  std::vector<at::Tensor> selected_;  // per layer [B, Hq, k] pages of its last call if a sparse decode step
   int64_t prompt_tokens_ = 0;
   int64_t budget_tokens_ = 0;    // resolved at the end of prefill
   int64_t pages_per_head_ = 0;   // k
-  int64_t transient_bytes_ = 0;  // gathered K/V rows of the last call
-  int64_t peak_device_bytes_ = 0;
+  KVCounters counters_;          // transient: the gathered K/V rows of the last call
   int64_t sparse_layer_steps_ = 0;
   int64_t dense_layer_steps_ = 0;
 };

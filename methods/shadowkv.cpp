@@ -6,7 +6,8 @@
 //   device metadata: U [B,S,r] and SV [B,Hkv,r,d] of the pre-RoPE keys (SVD over all KV heads
 //     concatenated), landmarks [B,Hkv,C',d] = chunk means of post-RoPE keys with their chunk ids,
 //     and the chunk ids resident in the sparse buffer [B*Hkv, k];
-//   device KV buffer per layer [B, Hkv, prefill_local + 8*outliers + 8*k + generated, d]:
+//   device KV buffer per layer [B, Hkv, prefill_local + 8*outliers + 8*k + generated, d] (a
+//     KVSlotStore: the fixed part filled in place, generated tokens appended):
 //     [exact tail | exact outlier chunks | sparse slots (reconstructed keys, fetched values) | generated];
 //   host: the context chunks' values chunk-major [B, Hkv, C, 8*d] in pinned memory.
 // As in the CPU class, the sparse slots are pre-filled at prefill with the chunks the last prompt
@@ -28,7 +29,9 @@
 #include "harness/kv/placement.h"
 #include "harness/kv/transfer.h"
 #include "harness/kv/attention.h"
+#include "harness/kv/kv_counters.h"
 #include "harness/kv/method.h"
+#include "harness/kv/slot_store.h"
 #include "methods/shadowkv_ops.h"
 
 #include <algorithm>
@@ -73,46 +76,34 @@ class ShadowKV : public KVMethod {
   void reset(const ModelView& model, int64_t, int64_t max_tokens) override {
     model_ = model;
     hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
-    transfer_.reset();
-    peak_device_bytes_ = 0;
-    transient_bytes_ = 0;
-    tokens_attended_ = 0;
-    hits_ = 0;
-    lookups_ = 0;
+    const int64_t layers = model.shape.num_layers;
+    layers_.assign(static_cast<size_t>(layers), Layer{});
+    KVSlotStore::Layout prompt;
+    prompt.fields = {{"key_pre_rope"}, {"key"}, {"value"}};
+    prompt_.reset(layers, hint_, prompt);
+    buffer_.reset(layers, hint_, KVSlotStore::Layout{});
+    counters_.reset();
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_CHECK(!call.batch_has_padding, "shadowkv: padded batches are not supported");
-    if (!transfer_) transfer_ = std::make_unique<HostToDevice>(call.query.device());
     Layer& layer = layers_.at(static_cast<size_t>(call.layer));
     at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
-    auto [kv, metadata] = device_bytes();
-    peak_device_bytes_ = std::max(peak_device_bytes_, kv + metadata + transient_bytes_);
+    counters_.observe(resident());
     return out;
   }
 
   KVMemory memory() const override {
-    KVMemory m;
-    auto [kv, metadata] = device_bytes();
-    m.kv_device_bytes = kv;
-    m.metadata_device_bytes = metadata;
-    m.device_bytes = kv + metadata;
-    m.transient_device_bytes = transient_bytes_;
-    for (const Layer& l : layers_) m.host_bytes += l.host_values.host_or_device.defined() ? l.host_values.bytes() : 0;
-    m.peak_device_bytes = peak_device_bytes_;
-    m.tokens_attended = tokens_attended_;
-    m.host_to_device_bytes = transfer_ ? transfer_->bytes_copied() : 0;
-    m.cache_hits = hits_;
-    m.cache_lookups = lookups_;
+    KVMemory m = counters_.memory(resident());
     for (const Layer& l : layers_)
       if (l.built) m.layer_budgets.push_back(l.budget);
     return m;
   }
 
   nlohmann::json stats() const override {
+    const int64_t hits = counters_.cache_hits(), lookups = counters_.cache_lookups();
     nlohmann::json s = {{"sparse_budget", budget_.describe()}, {"svd", svd_ == shadowkv::SvdRoute::kGram ? "gram" : "exact"},
-                        {"reuse_hits", reuse_hits_}, {"cache_hits", hits_}, {"cache_lookups", lookups_}};
+                        {"reuse_hits", reuse_hits_}, {"cache_hits", hits}, {"cache_lookups", lookups}};
     if (!layers_.empty() && layers_[0].built) {
       const Layer& l = layers_[0];
       s["rank"] = l.factors.u.defined() ? l.factors.rank() : 0;
@@ -123,16 +114,14 @@ class ShadowKV : public KVMethod {
       s["selected_chunks"] = l.layout.selected;
       s["attends_whole_prompt"] = l.layout.selected == l.layout.landmarks;
     }
-    if (lookups_ > 0) s["hit_rate"] = static_cast<double>(hits_) / static_cast<double>(lookups_);
+    if (lookups > 0) s["hit_rate"] = static_cast<double>(hits) / static_cast<double>(lookups);
     return s;
   }
 
  private:
+  enum Field : size_t { kKeys, kValues };                 // buffer_
+  enum PromptField : size_t { kKeyPre, kKey, kValue };    // prompt_
   struct Layer {
-    // During prefill (until the last prompt chunk): the prompt so far in slots 0..prompt_len-1 of
-    // [B, Hkv, capacity, d] buffers (capacity from the reset() hint, doubled when exceeded).
-    at::Tensor prompt_key_pre, prompt_key, prompt_value;
-    int64_t prompt_len = 0;
     bool built = false;
     ChunkLayout layout;
     shadowkv::LowRankKeys factors;  // u [B,S,r], sv [B,Hkv,r,d] (undefined when nothing is selectable)
@@ -140,44 +129,28 @@ class ShadowKV : public KVMethod {
     at::Tensor landmark_ids;        // [B, Hkv, C'] int64
     at::Tensor resident;            // [B*Hkv, k] chunk id held by each sparse slot
     KVBuffer host_values;           // [B, Hkv, C, chunk*d] pinned host
-    at::Tensor keys, values;        // [B, Hkv, capacity, d]: local | outliers | sparse | generated
-    int64_t sparse_start = 0;
-    int64_t filled = 0;
+    int64_t sparse_start = 0;       // first sparse slot of buffer_
     LayerBudget budget;
   };
 
-  // Appends `added` [B, Hkv, T, d] at slot `length` of `cache`, growing it; returns the filled view.
-  at::Tensor append(at::Tensor& cache, int64_t length, const at::Tensor& added) const {
-    const int64_t needed = length + added.size(2);
-    if (!cache.defined() || cache.size(2) < needed) {
-      auto sizes = added.sizes().vec();
-      sizes[2] = cache.defined() ? std::max(needed, 2 * cache.size(2)) : std::max(needed, hint_);
-      at::Tensor bigger = at::empty(sizes, added.options());
-      if (length > 0) bigger.narrow(2, 0, length).copy_(cache.narrow(2, 0, length));
-      cache = bigger;
-    }
-    cache.narrow(2, length, added.size(2)).copy_(added);
-    return cache.narrow(2, 0, needed);
-  }
-
   at::Tensor prefill(Layer& layer, const AttentionCall& call) {
-    KVBENCH_CHECK(!layer.built, "shadowkv: layer ", call.layer, " got a prefill chunk after its prompt ended");
-    KVBENCH_CHECK(call.slot_offset == layer.prompt_len, "shadowkv: layer ", call.layer, " expected slot ",
-                  layer.prompt_len, ", got ", call.slot_offset);
-    append(layer.prompt_key_pre, layer.prompt_len, call.key_pre_rope);
-    at::Tensor keys = append(layer.prompt_key, layer.prompt_len, call.key);
-    at::Tensor values = append(layer.prompt_value, layer.prompt_len, call.value);
-    layer.prompt_len += call.key.size(2);
-    at::Tensor out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
-    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_len);
+    const int64_t l = call.layer;
+    KVBENCH_CHECK(!layer.built, "shadowkv: layer ", l, " got a prefill chunk after its prompt ended");
+    KVBENCH_CHECK(call.slot_offset == prompt_.length(l), "shadowkv: layer ", l, " expected slot ",
+                  prompt_.length(l), ", got ", call.slot_offset);
+    prompt_.append(l, {call.key_pre_rope, call.key, call.value});
+    at::Tensor out = exact_attention(call.query, prompt_.filled(l, kKey), prompt_.filled(l, kValue), call.slot_offset,
+                                     at::Tensor(), call.scale);
+    if (l == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(l)));
     if (call.last_prefill_chunk) build(layer, call);
     return out;
   }
 
   // End of the prompt: factors, landmarks, outliers, offloaded values, and the attention buffer.
   void build(Layer& layer, const AttentionCall& call) {
-    const at::Tensor key = layer.prompt_key.narrow(2, 0, layer.prompt_len);
-    const at::Tensor value = layer.prompt_value.narrow(2, 0, layer.prompt_len);
+    const int64_t layer_index = call.layer;
+    const at::Tensor key = prompt_.filled(layer_index, kKey);
+    const at::Tensor value = prompt_.filled(layer_index, kValue);
     const int64_t b = key.size(0), hkv = key.size(1), s = key.size(2), d = key.size(3);
     // Positions must be the prompt slots (the reconstruction rotates chunk c at 8c..8c+7).
     KVBENCH_CHECK(call.positions.select(1, call.positions.size(1) - 1).eq(s - 1).all().item<bool>(),
@@ -186,21 +159,24 @@ class ShadowKV : public KVMethod {
                                                  budget_.resolve(s, /*clamp_to_prompt=*/false));
     layer.layout = l;
     shadowkv::ChunkSummary summary = shadowkv::summarize_chunks(key, l);
+    // The buffer: a fixed part (local | outliers | sparse) then the generated region, sized by the
+    // reset() hint (geometric growth past it).
     const int64_t gen_capacity = std::max<int64_t>(hint_ - s, 1);
-    const int64_t capacity = l.prefill_local + (l.outliers + l.selected) * chunk_ + gen_capacity;
-    layer.keys = at::empty({b, hkv, capacity, d}, key.options());
-    layer.values = at::empty({b, hkv, capacity, d}, value.options());
-    layer.keys.narrow(2, 0, l.prefill_local).copy_(key.narrow(2, s - l.prefill_local, l.prefill_local));
-    layer.values.narrow(2, 0, l.prefill_local).copy_(value.narrow(2, s - l.prefill_local, l.prefill_local));
+    const int64_t fixed = l.prefill_local + (l.outliers + l.selected) * chunk_;
+    buffer_.set_capacity(layer_index, fixed + gen_capacity, {key, value});
+    buffer_.set_length(layer_index, fixed);
+    const at::Tensor keys = buffer_.storage(layer_index, kKeys), values = buffer_.storage(layer_index, kValues);
+    keys.narrow(2, 0, l.prefill_local).copy_(key.narrow(2, s - l.prefill_local, l.prefill_local));
+    values.narrow(2, 0, l.prefill_local).copy_(value.narrow(2, s - l.prefill_local, l.prefill_local));
     if (l.outliers > 0) {
       gather_rows(chunk_rows(key, 0, l.chunks, chunk_), summary.outlier_ids,
-                  chunk_rows(layer.keys, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
+                  chunk_rows(keys, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
       gather_rows(chunk_rows(value, 0, l.chunks, chunk_), summary.outlier_ids,
-                  chunk_rows(layer.values, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
+                  chunk_rows(values, l.prefill_local, l.outliers, chunk_), /*check_indices=*/false);
     }
     layer.sparse_start = l.prefill_local + l.outliers * chunk_;
     if (l.selected > 0) {
-      layer.factors = shadowkv::low_rank_keys(layer.prompt_key_pre.narrow(2, 0, layer.prompt_len), rank_, key.scalar_type(), svd_);
+      layer.factors = shadowkv::low_rank_keys(prompt_.filled(layer_index, kKeyPre), rank_, key.scalar_type(), svd_);
       layer.landmarks = summary.landmarks;
       layer.landmark_ids = summary.landmark_ids;
       layer.host_values = allocate_kv_buffer({b, hkv, l.chunks, chunk_ * d}, value.scalar_type(),
@@ -210,47 +186,45 @@ class ShadowKV : public KVMethod {
       at::Tensor q = call.query.narrow(2, call.query.size(2) - 1, 1);
       at::Tensor ids = shadowkv::select_chunks(q, layer.landmarks, layer.landmark_ids, l.selected);
       gather_rows(chunk_rows(value, 0, l.chunks, chunk_), ids,
-                  chunk_rows(layer.values, layer.sparse_start, l.selected, chunk_), /*check_indices=*/false);
-      layer.keys.narrow(2, layer.sparse_start, l.selected * chunk_)
+                  chunk_rows(values, layer.sparse_start, l.selected, chunk_), /*check_indices=*/false);
+      keys.narrow(2, layer.sparse_start, l.selected * chunk_)
           .copy_(shadowkv::reconstruct_keys(layer.factors, ids, chunk_, *model_.rope));
       layer.resident = ids.reshape({b * hkv, l.selected}).contiguous();
     }
-    layer.filled = layer.sparse_start + l.selected * chunk_;
     layer.budget = LayerBudget{0, l.prefill_local, l.outliers * chunk_, l.selected * chunk_, 0};
-    layer.prompt_key_pre = layer.prompt_key = layer.prompt_value = at::Tensor();
+    prompt_.clear(layer_index);
     layer.built = true;
   }
 
   at::Tensor decode(Layer& layer, const AttentionCall& call) {
-    KVBENCH_CHECK(layer.built, "shadowkv: decode before the prompt of layer ", call.layer, " ended");
+    const int64_t l = call.layer;
+    KVBENCH_CHECK(layer.built, "shadowkv: decode before the prompt of layer ", l, " ended");
     KVBENCH_CHECK(call.key.size(2) == 1, "shadowkv: decode takes one token per step, got ", call.key.size(2));
-    if (layer.filled == layer.keys.size(2)) grow(layer);
-    layer.keys.narrow(2, layer.filled, 1).copy_(call.key);
-    layer.values.narrow(2, layer.filled, 1).copy_(call.value);
-    ++layer.filled;
+    buffer_.append(l, {call.key, call.value});
     ++layer.budget.generated;
-    transient_bytes_ = 0;
+    counters_.set_transient_bytes(0);
     if (layer.layout.selected > 0) refresh_sparse(layer, call);
-    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.filled);
-    return exact_attention(call.query, layer.keys.narrow(2, 0, layer.filled), layer.values.narrow(2, 0, layer.filled),
-                           layer.filled - 1, at::Tensor(), call.scale);
+    const int64_t filled = buffer_.length(l);
+    if (l == 0) counters_.set_tokens_attended(static_cast<double>(filled));
+    return exact_attention(call.query, buffer_.filled(l, kKeys), buffer_.filled(l, kValues), filled - 1, at::Tensor(),
+                           call.scale);
   }
 
   // Selects this step's chunks and brings the missing ones into the sparse slots.
   void refresh_sparse(Layer& layer, const AttentionCall& call) {
     const ChunkLayout& l = layer.layout;
-    const int64_t b = layer.keys.size(0), hkv = layer.keys.size(1), d = layer.keys.size(3), k = l.selected;
-    const int64_t rows = b * hkv, row_elems = chunk_ * d, elem = layer.keys.element_size();
+    const at::Tensor keys = buffer_.storage(call.layer, kKeys), values = buffer_.storage(call.layer, kValues);
+    const int64_t b = keys.size(0), hkv = keys.size(1), d = keys.size(3), k = l.selected;
+    const int64_t rows = b * hkv, row_elems = chunk_ * d, elem = keys.element_size();
     at::Tensor wanted = shadowkv::select_chunks(call.query, layer.landmarks, layer.landmark_ids, k).reshape({rows, k});
     at::Tensor resident = reuse_hits_ ? layer.resident : at::full_like(layer.resident, -1);
     shadowkv::SlotUpdate update = shadowkv::update_slots(resident, wanted, l.chunks);
-    hits_ += update.hits;
-    lookups_ += rows * k;
+    counters_.count_lookups(update.hits, rows * k);
     layer.resident = update.resident;
     const int64_t m = update.miss_ids.size(1);
     // Working set: fp32 scores and probabilities, then the misses' U rows, keys and value staging.
-    transient_bytes_ = 2 * 4 * call.query.size(0) * call.query.size(1) * l.landmarks +
-                       rows * m * chunk_ * (layer.factors.rank() + d) * elem + update.misses * row_elems * elem;
+    counters_.set_transient_bytes(2 * 4 * call.query.size(0) * call.query.size(1) * l.landmarks +
+                                  rows * m * chunk_ * (layer.factors.rank() + d) * elem + update.misses * row_elems * elem);
     if (update.misses == 0) return;
     at::Tensor row_of = at::arange(rows, wanted.options()).unsqueeze(1).expand({rows, m});
     at::Tensor miss_row = row_of.masked_select(update.miss_valid);
@@ -258,43 +232,30 @@ class ShadowKV : public KVMethod {
     at::Tensor miss_chunk = update.miss_ids.masked_select(update.miss_valid);
     at::Tensor miss_b = miss_row.div(hkv, "floor"), miss_h = miss_row.remainder(hkv);
     // Values: host rows (row * C + chunk) of the chunk-major store -> staging -> their slots.
-    at::Tensor staging = at::empty({update.misses, row_elems}, layer.values.options());
-    transfer_->gather(layer.host_values.host_or_device.view({rows * l.chunks, row_elems}), 0,
-                      miss_row * l.chunks + miss_chunk, staging);
-    transfer_->wait();
-    put_rows(chunk_rows(layer.values, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, staging);
+    at::Tensor staging = at::empty({update.misses, row_elems}, values.options());
+    HostToDevice& transfer = counters_.transfer(values.device());
+    transfer.gather(layer.host_values.host_or_device.view({rows * l.chunks, row_elems}), 0,
+                    miss_row * l.chunks + miss_chunk, staging);
+    transfer.wait();
+    put_rows(chunk_rows(values, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, staging);
     // Keys: rebuilt for every row's (padded) miss list, valid ones written to their slots.
     at::Tensor rebuilt = shadowkv::reconstruct_keys(layer.factors, update.miss_ids.view({b, hkv, m}), chunk_, *model_.rope);
     at::Tensor valid_keys =
         rebuilt.reshape({rows, m, row_elems}).masked_select(update.miss_valid.unsqueeze(-1)).view({update.misses, row_elems});
-    put_rows(chunk_rows(layer.keys, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, valid_keys);
+    put_rows(chunk_rows(keys, layer.sparse_start, k, chunk_), miss_b, miss_h, miss_slot, valid_keys);
   }
 
-  // Doubles the generated region when the reset() hint is exceeded.
-  void grow(Layer& layer) {
-    const int64_t capacity = layer.keys.size(2);
-    const int64_t grown = capacity + std::max<int64_t>(capacity - layer.sparse_start - layer.layout.selected * chunk_, 1);
-    for (at::Tensor* t : {&layer.keys, &layer.values}) {
-      auto sizes = t->sizes().vec();
-      sizes[2] = grown;
-      at::Tensor bigger = at::empty(sizes, t->options());
-      bigger.narrow(2, 0, layer.filled).copy_(t->narrow(2, 0, layer.filled));
-      *t = bigger;
-    }
-  }
-
-  // {kv rows, selection metadata} bytes on the compute device.
-  std::pair<int64_t, int64_t> device_bytes() const {
-    int64_t kv = 0, metadata = 0;
-    auto add = [](int64_t& total, const at::Tensor& t) {
-      if (t.defined()) total += static_cast<int64_t>(t.nbytes());
-    };
+  // Device: the prompt store and the attention buffer (K/V rows) plus each layer's fixed selection
+  // metadata; host: the offloaded values.
+  KVResidentBytes resident() const {
+    KVResidentBytes bytes = buffer_.bytes();
+    prompt_.add_bytes(bytes);
     for (const Layer& l : layers_) {
-      for (const at::Tensor* t : {&l.prompt_key_pre, &l.prompt_key, &l.prompt_value, &l.keys, &l.values}) add(kv, *t);
       for (const at::Tensor* t : {&l.factors.u, &l.factors.sv, &l.landmarks, &l.landmark_ids, &l.resident})
-        add(metadata, *t);
+        bytes.add_device(*t, KVByteRole::kMetadata);
+      bytes.add_host(l.host_values.bytes());
     }
-    return {kv, metadata};
+    return bytes;
   }
 
   TokenBudget budget_;
@@ -304,12 +265,11 @@ class ShadowKV : public KVMethod {
   ModelView model_;
   int64_t hint_ = 1;
   std::vector<Layer> layers_;
-  std::unique_ptr<HostToDevice> transfer_;
-  int64_t peak_device_bytes_ = 0;
-  int64_t transient_bytes_ = 0;
-  double tokens_attended_ = 0;
-  int64_t hits_ = 0;
-  int64_t lookups_ = 0;
+  // During prefill: the prompt so far, [B, Hkv, capacity, d] pre-RoPE keys, keys, values.
+  KVSlotStore prompt_;
+  // After it: [B, Hkv, capacity, d] keys, values: local | outliers | sparse slots | generated.
+  KVSlotStore buffer_;
+  KVCounters counters_;  // hits/lookups: sparse slots already holding a selected chunk
 };
 
 ParamSpecs shadowkv_params() {

@@ -11,15 +11,18 @@
 // query's real position p (key i of n at p - (n-1-i), which equals reassigning positions 0..n-1,
 // since attention scores depend only on position differences). Without it, keys keep their
 // original positions (the kvpress StreamingLLMPress behaviour).
-// Storage per layer: keys [1, Hkv, n, d] (pre-RoPE when reassigning), values [1, Hkv, n, d], on the
-// compute device. Batches must not be padded (kvbench runs one sequence per sample).
+// Storage per layer (KVSlotStore, exact growth): keys [1, Hkv, n, d] (pre-RoPE when reassigning),
+// values [1, Hkv, n, d], on the compute device; eviction moves the recent window in place.
+// Batches must not be padded (kvbench runs one sequence per sample).
 // Accounting: kv_device_bytes = bytes of the stored keys/values (no metadata). Layer budgets: the
 // cache holds [prompt entries | generated entries] with the middle evicted; prompt entries are
 // reported as `sink` (the first min(sink_tokens, prompt entries)) and `local` (the rest of the kept
 // prompt window), generated entries still in the cache as `generated`; total() = tokens attended.
 #include "harness/kv/attention.h"
+#include "harness/kv/kv_counters.h"
 #include "harness/kv/rope.h"
 #include "harness/kv/method.h"
+#include "harness/kv/slot_store.h"
 
 #include <algorithm>
 #include <vector>
@@ -37,57 +40,59 @@ class StreamingLLM : public KVMethod {
   void reset(const ModelView& model, int64_t batch_size, int64_t) override {
     model_ = model;
     batch_ = batch_size;
+    // Exact growth: the stores hold exactly the rows kept (what kv_device_bytes reports); once the
+    // cache holds sink + recent entries a decode step evicts and appends in place.
+    KVSlotStore::Layout layout;
+    layout.growth = SlotGrowth::kExact;
+    cache_.reset(model.shape.num_layers, 1, layout);
+    layout.fields = {{"prompt_keys"}};
+    prompt_keys_.reset(model.shape.num_layers, 1, layout);
     layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
-    peak_device_bytes_ = 0;
-    tokens_attended_ = 0;
+    counters_.reset();
     evicted_ = 0;
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_CHECK(!call.batch_has_padding, "streaming_llm: padded batches are not supported");
-    Layer& layer = layers_.at(static_cast<size_t>(call.layer));
+    const int64_t l = call.layer;
+    Layer& layer = layers_.at(static_cast<size_t>(l));
     at::Tensor out;
     if (call.phase == AttentionPhase::kPrefill) {
-      // Exact attention over every prompt token so far (post-RoPE keys at real positions).
-      layer.prompt_keys = append(layer.prompt_keys, call.key);
-      layer.values = append(layer.values, call.value);
-      if (reassign_) layer.keys = append(layer.keys, call.key_pre_rope);
-      out = exact_attention(call.query, layer.prompt_keys, layer.values, call.slot_offset, at::Tensor(),
-                            call.scale);
+      // Exact attention over every prompt token so far (post-RoPE keys at real positions). With
+      // reassign_positions the cache keeps pre-RoPE keys and the post-RoPE ones wait in prompt_keys_.
+      cache_.append(l, {reassign_ ? call.key_pre_rope : call.key, call.value});
+      if (reassign_) prompt_keys_.append(l, {call.key});
+      const at::Tensor keys = reassign_ ? prompt_keys_.filled(l, 0) : cache_.filled(l, kKeys);
+      out = exact_attention(call.query, keys, cache_.filled(l, kValues), call.slot_offset, at::Tensor(), call.scale);
       if (call.last_prefill_chunk) {
-        if (!reassign_) layer.keys = layer.prompt_keys;
-        layer.prompt_keys = at::Tensor();
-        layer.prompt_entries = layer.keys.size(2);
-        evict_to(layer, sink_ + recent_);
+        prompt_keys_.clear(l);
+        layer.prompt_entries = cache_.length(l);
+        evict_to(l, sink_ + recent_);
+        cache_.set_capacity(l, cache_.length(l));  // the evicted middle is freed
       }
-      if (call.layer == 0) tokens_attended_ = static_cast<double>(call.slot_offset + call.key.size(2));
+      if (call.layer == 0) counters_.set_tokens_attended(static_cast<double>(call.slot_offset + call.key.size(2)));
     } else {
-      evict_to(layer, sink_ + recent_ - 1);  // room for the new token
-      layer.keys = append(layer.keys, reassign_ ? call.key_pre_rope : call.key);
-      layer.values = append(layer.values, call.value);
+      evict_to(l, sink_ + recent_ - 1);  // room for the new token (in place when the cache is full)
+      cache_.append(l, {reassign_ ? call.key_pre_rope : call.key, call.value});
       ++layer.generated_entries;
-      const int64_t n = layer.keys.size(2);
-      at::Tensor keys = layer.keys;
+      const int64_t n = cache_.length(l);
+      at::Tensor keys = cache_.filled(l, kKeys);
       if (reassign_) {
         // Key i of n sits n-1-i positions before the query.
         at::Tensor offsets = at::arange(n - 1, -1, -1, call.positions.options());
         at::Tensor positions = (call.positions.select(1, 0).unsqueeze(1) - offsets.unsqueeze(0));
-        keys = model_.rope->apply(layer.keys, positions);
+        keys = model_.rope->apply(keys, positions);
       }
-      out = exact_attention(call.query, keys, layer.values, n - 1, at::Tensor(), call.scale);
-      if (call.layer == 0) tokens_attended_ = static_cast<double>(n);
+      out = exact_attention(call.query, keys, cache_.filled(l, kValues), n - 1, at::Tensor(), call.scale);
+      if (call.layer == 0) counters_.set_tokens_attended(static_cast<double>(n));
     }
-    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes());
+    counters_.observe(resident());
     return out;
   }
 
   KVMemory memory() const override {
-    KVMemory m;
-    m.kv_device_bytes = device_bytes();
-    m.device_bytes = m.kv_device_bytes;
-    m.peak_device_bytes = peak_device_bytes_;
-    m.tokens_attended = tokens_attended_;
-    if (!layers_.empty() && layers_.front().keys.defined()) {
+    KVMemory m = counters_.memory(resident());
+    if (!layers_.empty() && cache_.length(0) > 0) {
       for (const Layer& l : layers_) {
         LayerBudget b;
         b.sink = std::min(sink_, l.prompt_entries);
@@ -104,30 +109,21 @@ class StreamingLLM : public KVMethod {
   }
 
  private:
+  enum Field : size_t { kKeys, kValues };
+  // Entries in the cache, in order: prompt_entries prompt tokens, then generated_entries tokens.
   struct Layer {
-    at::Tensor prompt_keys;  // [1, Hkv, S, d] post-RoPE, during prefill only
-    at::Tensor keys;         // [1, Hkv, n, d] pre-RoPE (reassign_positions) or post-RoPE
-    at::Tensor values;       // [1, Hkv, n, d]
-    // Entries in the cache, in order: prompt_entries prompt tokens, then generated_entries tokens.
     int64_t prompt_entries = 0;
     int64_t generated_entries = 0;
   };
 
-  static at::Tensor append(const at::Tensor& cache, const at::Tensor& added) {
-    return cache.defined() ? at::cat({cache, added}, 2) : added.contiguous();
-  }
-
   // Keeps the first sink_ entries and the most recent (capacity - sink_) ones.
-  void evict_to(Layer& layer, int64_t capacity) {
-    const int64_t n = layer.keys.size(2);
+  void evict_to(int64_t l, int64_t capacity) {
+    Layer& layer = layers_.at(static_cast<size_t>(l));
+    const int64_t n = cache_.length(l);
     if (n <= capacity) return;
     const int64_t keep_recent = std::max<int64_t>(capacity - sink_, 0);
     const int64_t sink = std::min(sink_, capacity);
-    auto cut = [&](const at::Tensor& t) {
-      return at::cat({t.narrow(2, 0, sink), t.narrow(2, n - keep_recent, keep_recent)}, 2).contiguous();
-    };
-    layer.keys = cut(layer.keys);
-    layer.values = cut(layer.values);
+    cache_.keep_ranges(l, {{0, sink}, {n - keep_recent, keep_recent}});
     // Evicted: entries [sink, n - keep_recent); the prompt entries among them go first.
     const int64_t evicted = n - sink - keep_recent;
     const int64_t evicted_prompt = std::max<int64_t>(std::min(n - keep_recent, layer.prompt_entries) - sink, 0);
@@ -136,12 +132,10 @@ class StreamingLLM : public KVMethod {
     evicted_ += evicted;
   }
 
-  int64_t device_bytes() const {
-    int64_t total = 0;
-    for (const Layer& l : layers_)
-      for (const at::Tensor* t : {&l.prompt_keys, &l.keys, &l.values})
-        if (t->defined()) total += static_cast<int64_t>(t->nbytes());
-    return total;
+  KVResidentBytes resident() const {
+    KVResidentBytes bytes = cache_.bytes();
+    prompt_keys_.add_bytes(bytes);
+    return bytes;
   }
 
   int64_t sink_;
@@ -149,9 +143,11 @@ class StreamingLLM : public KVMethod {
   bool reassign_;
   ModelView model_;
   int64_t batch_ = 1;
+  // Per layer [1, Hkv, n, d]: keys (pre-RoPE when reassigning, else post-RoPE) and values.
+  KVSlotStore cache_;
+  KVSlotStore prompt_keys_;  // [1, Hkv, S, d] post-RoPE, during prefill with reassign_positions only
   std::vector<Layer> layers_;
-  int64_t peak_device_bytes_ = 0;
-  double tokens_attended_ = 0;
+  KVCounters counters_;
   int64_t evicted_ = 0;
 };
 

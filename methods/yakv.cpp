@@ -5,6 +5,7 @@
 // layer keeps, for S prompt tokens, local = min(local_budget, S), outliers = min(outlier_budget,
 // S - local) (at chunk 1 the reference's "outliers" are the first tokens), n = S - local - outliers:
 //   exact (compute dtype, device):  post-RoPE K and V of the last `local` and first `outliers` tokens
+//               (a KVSlotStore with exact growth; decode appends the generated tokens to it)
 //   key store   [S, Hkv*d]: pre-RoPE keys, HIGGS 4-bit (D2/N256, group = channel) or exact;
 //               device (keys_on_device) or host
 //   value store [S, Hkv*d]: values, HIGGS 4-bit or exact; host (the "offloaded" values)
@@ -21,6 +22,7 @@
 #include "harness/kv/budget.h"
 #include "harness/kv/attention.h"
 #include "harness/kv/method.h"
+#include "harness/kv/slot_store.h"
 #include "methods/yakv_stores.h"
 
 #include <algorithm>
@@ -36,7 +38,7 @@ HiggsConfig grid_config(const nlohmann::json& p, const std::string& prefix, int6
 
 bool quantized(const nlohmann::json& p, const std::string& name) { return p[name].get<std::string>() == "higgs"; }
 
-class Yakv : public KVMethod, public YakvSelectionProbe {
+class Yakv : public YakvMethod {
  public:
   explicit Yakv(const nlohmann::json& p)
       : params_(p),
@@ -69,66 +71,36 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
             grid_config(params_, "residual", params_["landmark_group"].get<int64_t>()));
       }
     }
-    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
-    h2d_.reset();
-    peak_device_bytes_ = 0;
-    transient_bytes_ = 0;
-    tokens_attended_ = 0;
-    steps_ = 0;
+    const int64_t layers = model.shape.num_layers;
+    layers_.assign(static_cast<size_t>(layers), Layer{});
+    // Exact growth: both stores hold exactly their rows (kv_device_bytes counts them); the exact
+    // region is local + outliers + generated rows, small next to the rows a step assembles.
+    KVSlotStore::Layout layout;
+    layout.growth = SlotGrowth::kExact;
+    exact_.reset(layers, 1, layout);
+    layout.fields = {{"key_pre_rope"}, {"key"}, {"value"}};
+    prompt_.reset(layers, 1, layout);
+    reset_common(layers);
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
                   "yakv: padded or multi-sequence batches are not supported");
     Layer& layer = layers_.at(static_cast<size_t>(call.layer));
-    if (!h2d_) h2d_ = std::make_unique<HostToDevice>(call.key.device());
     at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
-    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes() + transient_bytes_);
+    counters_.observe(resident());
     return out;
   }
 
-  KVMemory memory() const override {
-    KVMemory m;
-    for (const Layer& l : layers_) {
-      add_resident_bytes(l, m);
-      if (l.compressed) m.layer_budgets.push_back(l.budget);
-    }
-    m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
-    m.transient_device_bytes = transient_bytes_;
-    m.peak_device_bytes = peak_device_bytes_;
-    m.tokens_attended = tokens_attended_;
-    m.host_to_device_bytes = h2d_ ? h2d_->bytes_copied() : 0;
-    return m;
-  }
-
-  at::Tensor last_selection(int64_t layer) const override {
-    return layers_.at(static_cast<size_t>(layer)).selection;
-  }
-
-  nlohmann::json stats() const override {
-    nlohmann::json s = {{"sparse_budget", sparse_.describe()}, {"local_budget", local_.describe()},
-                        {"outlier_budget", outliers_}, {"decode_steps", steps_}};
-    if (!layers_.empty() && layers_[0].compressed) {
-      const Layer& l = layers_[0];
-      s["prompt_tokens"] = l.prompt;
-      s["landmarks"] = l.landmarks.count();
-      s["selected"] = l.budget.selected;
-    }
-    return s;
-  }
-
  private:
+  enum Field : size_t { kKeys, kValues };                 // exact_
+  enum PromptField : size_t { kKeyPre, kKey, kValue };    // prompt_
   struct Layer {
-    // During prefill: the prompt so far, [1, Hkv, s, d].
-    at::Tensor prompt_k_pre, prompt_k, prompt_v;
-    // After prefill.
     bool compressed = false;
     int64_t prompt = 0;           // S
-    at::Tensor exact_k, exact_v;  // [1, Hkv, local + outliers + generated, d] post-RoPE / values
     YakvRowStore keys, values;    // [S, Hkv*d]
     YakvLandmarks landmarks;      // [n, Hkv*d] for positions outliers .. outliers + n - 1
     LayerBudget budget;
-    at::Tensor selection;         // [Hkv, k] positions selected at the last decode step
   };
 
   // Integral numbers >= 1 are token counts.
@@ -137,68 +109,63 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
     return v;
   }
 
-  static at::Tensor append(const at::Tensor& cache, const at::Tensor& added) {
-    return cache.defined() ? at::cat({cache, added}, 2) : added.contiguous();
-  }
-
   // [1, Hkv, s, d] -> token rows [s, Hkv*d].
   static at::Tensor rows_of(const at::Tensor& t) { return t[0].transpose(0, 1).reshape({t.size(2), -1}); }
 
   at::Tensor prefill(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(!layer.compressed, "yakv: prefill after decode (continued prompts) is not supported");
-    layer.prompt_k_pre = append(layer.prompt_k_pre, call.key_pre_rope);
-    layer.prompt_k = append(layer.prompt_k, call.key);
-    layer.prompt_v = append(layer.prompt_v, call.value);
-    at::Tensor out = exact_attention(call.query, layer.prompt_k, layer.prompt_v, call.slot_offset, at::Tensor(),
-                                     call.scale);
-    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_k.size(2));
+    prompt_.append(call.layer, {call.key_pre_rope, call.key, call.value});
+    at::Tensor out = exact_attention(call.query, prompt_.filled(call.layer, kKey), prompt_.filled(call.layer, kValue),
+                                     call.slot_offset, at::Tensor(), call.scale);
+    if (call.layer == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(call.layer)));
     if (call.last_prefill_chunk) compress(layer, call);
     return out;
   }
 
   void compress(Layer& layer, const AttentionCall& call) {
-    const int64_t s = layer.prompt_k.size(2);
+    const int64_t l = call.layer;
+    const at::Tensor prompt_k = prompt_.filled(l, kKey), prompt_v = prompt_.filled(l, kValue);
+    const int64_t s = prompt_.length(l);
     const int64_t local = std::min(local_.resolve(s, false), s);
     const int64_t outliers = std::min(outliers_, s - local);
     const int64_t n = s - local - outliers;
     const at::ScalarType dtype = call.key.scalar_type();
     const at::Device device = call.key.device();
-    auto exact = [&](const at::Tensor& t) {
-      return at::cat({t.narrow(2, s - local, local), t.narrow(2, 0, outliers)}, 2).contiguous();
-    };
-    layer.exact_k = exact(layer.prompt_k);
-    layer.exact_v = exact(layer.prompt_v);
-    layer.keys.build(rows_of(layer.prompt_k_pre), key_q_.get(), dtype,
+    // Exact rows, in attention order: the last `local` prompt tokens, then the first `outliers`.
+    exact_.set_capacity(l, local + outliers, {prompt_k, prompt_v});
+    exact_.append(l, {prompt_k.narrow(2, s - local, local), prompt_v.narrow(2, s - local, local)});
+    exact_.append(l, {prompt_k.narrow(2, 0, outliers), prompt_v.narrow(2, 0, outliers)});
+    layer.keys.build(rows_of(prompt_.filled(l, kKeyPre)), key_q_.get(), dtype,
                      keys_on_device_ ? KVPlacement::kDevice : KVPlacement::kPinnedHost, device);
-    layer.values.build(rows_of(layer.prompt_v), value_q_.get(), dtype, values_placement_, device);
+    layer.values.build(rows_of(prompt_v), value_q_.get(), dtype, values_placement_, device);
     layer.landmarks.clear();
     if (n > 0)
-      layer.landmarks.build(rows_of(layer.prompt_k.narrow(2, outliers, n)), landmark_q_.get(), residual_q_.get(),
+      layer.landmarks.build(rows_of(prompt_k.narrow(2, outliers, n)), landmark_q_.get(), residual_q_.get(),
                             params_["meta_chunk_size"].get<int64_t>(), false, dtype);
     layer.prompt = s;
     layer.budget = LayerBudget{};
     layer.budget.local = local;
     layer.budget.outliers = outliers;
     layer.budget.selected = std::min(sparse_.resolve(s, false), n);
-    layer.prompt_k_pre = layer.prompt_k = layer.prompt_v = at::Tensor();
+    prompt_.clear(l);
     layer.compressed = true;
   }
 
   at::Tensor decode(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(layer.compressed, "yakv: decode before the prompt was prefilled");
-    layer.exact_k = append(layer.exact_k, call.key);
-    layer.exact_v = append(layer.exact_v, call.value);
+    const int64_t l = call.layer;
+    exact_.append(l, {call.key, call.value});
     layer.budget.generated += 1;
     const int64_t k = layer.budget.selected;
-    at::Tensor keys = layer.exact_k, values = layer.exact_v;
-    transient_bytes_ = 0;
+    at::Tensor keys = exact_.filled(l, kKeys), values = exact_.filled(l, kValues);
+    counters_.set_transient_bytes(0);
     if (k > 0) {
       const at::ScalarType dtype = call.query.scalar_type();
       const int64_t hkv = keys.size(1), d = keys.size(3);
       at::Tensor landmarks = layer.landmarks.dequantize(dtype).view({-1, hkv, d});  // [n, Hkv, d]
       at::Tensor scores = yakv_scores_softmax_max(call.query[0].select(1, 0), landmarks, call.scale, dtype);
       at::Tensor positions = yakv_topk(scores, k) + layer.budget.outliers;  // [Hkv, k]
-      layer.selection = positions;
+      selections_.at(static_cast<size_t>(l)) = positions;
       // One fetch per distinct position (a row holds every KV head); inverse maps back per head.
       auto [unique, inverse] = at::_unique(positions.reshape({-1}), /*sorted=*/true, /*return_inverse=*/true);
       inverse = inverse.view({hkv, k});
@@ -206,42 +173,55 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
         at::Tensor r = rows.view({-1, hkv, d}).permute({1, 0, 2});  // [Hkv, u, d]
         return r.gather(1, inverse.unsqueeze(-1).expand({hkv, k, d})).unsqueeze(0);
       };
-      at::Tensor sel_k_pre = per_head(layer.keys.fetch(unique, *h2d_, dtype));
-      at::Tensor sel_v = per_head(layer.values.fetch(unique, *h2d_, dtype));
+      HostToDevice& h2d = counters_.transfer(call.key.device());
+      at::Tensor sel_k_pre = per_head(layer.keys.fetch(unique, h2d, dtype));
+      at::Tensor sel_v = per_head(layer.values.fetch(unique, h2d, dtype));
       // RoPE at each head's own positions: heads as the batch dimension.
       at::Tensor sel_k = model_.rope->apply(sel_k_pre.transpose(0, 1), positions).transpose(0, 1);
+      // The step's rows [local | outliers | selected | generated] (a transient buffer).
       const int64_t fixed = layer.budget.local + layer.budget.outliers;
       keys = at::cat({keys.narrow(2, 0, fixed), sel_k, keys.narrow(2, fixed, keys.size(2) - fixed)}, 2);
       values = at::cat({values.narrow(2, 0, fixed), sel_v, values.narrow(2, fixed, values.size(2) - fixed)}, 2);
-      transient_bytes_ = static_cast<int64_t>(landmarks.nbytes() + keys.nbytes() + values.nbytes());
+      counters_.set_transient_bytes(static_cast<int64_t>(landmarks.nbytes() + keys.nbytes() + values.nbytes()));
     }
-    if (call.layer == 0) {
-      tokens_attended_ = static_cast<double>(keys.size(2));
-      ++steps_;
-    }
+    end_decode_step(l, static_cast<double>(keys.size(2)));
     return exact_attention(call.query, keys, values, keys.size(2) - 1, at::Tensor(), call.scale);
   }
 
-  static int64_t exact_bytes(const Layer& l) {
-    int64_t total = 0;
-    for (const at::Tensor* t : {&l.prompt_k_pre, &l.prompt_k, &l.prompt_v, &l.exact_k, &l.exact_v})
-      if (t->defined()) total += static_cast<int64_t>(t->nbytes());
-    return total;
+  // Device: the prompt and exact stores, stored rows on the device, landmarks (metadata); host:
+  // the offloaded rows.
+  KVResidentBytes resident() const override {
+    KVResidentBytes bytes = exact_.bytes();
+    prompt_.add_bytes(bytes);
+    for (const Layer& l : layers_) {
+      for (const YakvRowStore* store : {&l.keys, &l.values}) {
+        if (store->on_host())
+          bytes.add_host(store->nbytes());
+        else
+          bytes.kv_device += store->nbytes();
+      }
+      bytes.metadata_device += l.landmarks.nbytes();
+    }
+    return bytes;
   }
 
-  // Adds layer `l`'s resident bytes: exact and stored rows and landmarks on the device, offloaded
-  // rows on the host.
-  static void add_resident_bytes(const Layer& l, KVMemory& m) {
-    m.kv_device_bytes += exact_bytes(l) + (l.keys.on_host() ? 0 : l.keys.nbytes()) +
-                         (l.values.on_host() ? 0 : l.values.nbytes());
-    m.metadata_device_bytes += l.landmarks.nbytes();
-    m.host_bytes += (l.keys.on_host() ? l.keys.nbytes() : 0) + (l.values.on_host() ? l.values.nbytes() : 0);
+  std::vector<LayerBudget> layer_budgets() const override {
+    std::vector<LayerBudget> budgets;
+    for (const Layer& l : layers_)
+      if (l.compressed) budgets.push_back(l.budget);
+    return budgets;
   }
 
-  int64_t device_bytes() const {
-    KVMemory m;
-    for (const Layer& l : layers_) add_resident_bytes(l, m);
-    return m.kv_device_bytes + m.metadata_device_bytes;
+  nlohmann::json variant_stats() const override {
+    nlohmann::json s = {{"sparse_budget", sparse_.describe()}, {"local_budget", local_.describe()},
+                        {"outlier_budget", outliers_}};
+    if (!layers_.empty() && layers_[0].compressed) {
+      const Layer& l = layers_[0];
+      s["prompt_tokens"] = l.prompt;
+      s["landmarks"] = l.landmarks.count();
+      s["selected"] = l.budget.selected;
+    }
+    return s;
   }
 
   nlohmann::json params_;
@@ -253,9 +233,8 @@ class Yakv : public KVMethod, public YakvSelectionProbe {
   std::unique_ptr<HiggsQuantizer> landmark_q_, key_q_, value_q_, residual_q_;
   ModelView model_;
   std::vector<Layer> layers_;
-  std::unique_ptr<HostToDevice> h2d_;
-  int64_t peak_device_bytes_ = 0, transient_bytes_ = 0, steps_ = 0;
-  double tokens_attended_ = 0;
+  KVSlotStore prompt_;  // during prefill: the prompt so far, [1, Hkv, s, d] pre-RoPE keys, keys, values
+  KVSlotStore exact_;   // after it: [1, Hkv, local + outliers + generated, d] post-RoPE keys, values
 };
 
 ParamSpecs yakv_params() {

@@ -3,7 +3,7 @@
 // yandex-research/context-intensive-kv-offloading inference/python/minisgl/attention/shadowkv.py,
 // kernel/shadowkv/csrc/metadata_kernels.cu). Every key (post-RoPE) and value, prompt and generated,
 // is stored in fp8 e4m3 (or bf16 / the compute dtype) in host-mapped memory [capacity, Hkv, d]
-// and read back by a gather each decode step (zero-copy on CUDA; the bytes read are counted).
+// (a KVSlotStore placed per kv_placement, grown geometrically past the reset() hint) and read back by a gather each decode step (zero-copy on CUDA; the bytes read are counted).
 // Length split of a prompt of S tokens (float arithmetic, as the reference kernel):
 //   S <= min_seqlen_to_prune: no pruning (prefix = S);
 //   prefix = min(ceil(prefix_budget*S), S), suffix = min(ceil(suffix_budget*S), S - prefix),
@@ -18,6 +18,7 @@
 #include "harness/kv/attention.h"
 #include "harness/kv/budget.h"
 #include "harness/kv/method.h"
+#include "harness/kv/slot_store.h"
 #include "methods/yakv_stores.h"
 
 #include <algorithm>
@@ -46,7 +47,7 @@ Split split_lengths(int64_t s, float prefix_ratio, float sparse_ratio, float suf
   return {prefix, infix, pruned};
 }
 
-class YakvGpu : public KVMethod, public YakvSelectionProbe {
+class YakvGpu : public YakvMethod {
  public:
   explicit YakvGpu(const nlohmann::json& p)
       : prefix_ratio_(static_cast<float>(parse_budget_fraction(p["prefix_budget"], "method.params.prefix_budget"))),
@@ -67,72 +68,40 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
     if (quantize_landmarks_ && channels != channels_)
       landmark_q_ = std::make_unique<HiggsQuantizer>(HiggsConfig{4, 256, yakv_pow2_ceil(channels)});
     channels_ = channels;
-    capacity_hint_ = std::max<int64_t>(max_tokens, 1);
-    layers_.assign(static_cast<size_t>(model.shape.num_layers), Layer{});
-    h2d_.reset();
-    peak_device_bytes_ = transient_bytes_ = steps_ = 0;
-    tokens_attended_ = 0;
+    const int64_t layers = model.shape.num_layers;
+    layers_.assign(static_cast<size_t>(layers), Layer{});
+    // Every key and value, token-major [capacity, Hkv, d] in the storage dtype, placed per
+    // kv_placement, grown geometrically from the reset() hint.
+    KVSlotStore::Layout store;
+    store.fields = {{"keys", 0}, {"values", 0}};
+    store.placement = placement_;
+    store_.reset(layers, max_tokens, store);
+    KVSlotStore::Layout prompt;
+    prompt.growth = SlotGrowth::kExact;
+    prompt_.reset(layers, 1, prompt);
+    reset_common(layers);
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
                   "yakv_gpu: padded or multi-sequence batches are not supported");
-    if (!h2d_) h2d_ = std::make_unique<HostToDevice>(call.key.device());
     Layer& layer = layers_.at(static_cast<size_t>(call.layer));
-    store(layer, call);
+    KVBENCH_ASSERT(call.slot_offset == store_.length(call.layer), "yakv_gpu: layer ", call.layer, " expected slot ",
+                   store_.length(call.layer), ", got ", call.slot_offset);
+    // Post-RoPE keys and values, [T, Hkv, d] in the storage dtype.
+    store_.append(call.layer, {encode(call.key[0].transpose(0, 1)), encode(call.value[0].transpose(0, 1))});
     at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
-    peak_device_bytes_ = std::max(peak_device_bytes_, device_bytes() + transient_bytes_);
+    counters_.observe(resident());
     return out;
   }
 
-  KVMemory memory() const override {
-    KVMemory m;
-    for (const Layer& l : layers_) {
-      add_resident_bytes(l, m);
-      if (l.split_done) {
-        LayerBudget b;
-        b.sink = l.split.prefix;
-        b.selected = l.split.pruned;
-        b.local = l.prompt - l.split.prefix - l.split.infix;
-        b.generated = l.length - l.prompt;
-        m.layer_budgets.push_back(b);
-      }
-    }
-    m.device_bytes = m.kv_device_bytes + m.metadata_device_bytes;
-    m.transient_device_bytes = transient_bytes_;
-    m.peak_device_bytes = peak_device_bytes_;
-    m.tokens_attended = tokens_attended_;
-    m.host_to_device_bytes = h2d_ ? h2d_->bytes_copied() : 0;
-    return m;
-  }
-
-  at::Tensor last_selection(int64_t layer) const override {
-    return layers_.at(static_cast<size_t>(layer)).selection;
-  }
-
-  nlohmann::json stats() const override {
-    nlohmann::json s = {{"kv_cache_dtype", kv_dtype_name_}, {"kv_placement", placement_name(placement_)},
-                        {"decode_steps", steps_}};
-    if (!layers_.empty() && layers_[0].split_done) {
-      const Layer& l = layers_[0];
-      s["prompt_tokens"] = l.prompt;
-      s["prefix"] = l.split.prefix;
-      s["infix"] = l.split.infix;
-      s["pruned_infix"] = l.split.pruned;
-    }
-    return s;
-  }
-
  private:
+  enum Field : size_t { kKeys, kValues };  // store_ and prompt_
   struct Layer {
-    KVBuffer keys, values;       // [capacity, Hkv, d] in the storage dtype (fp8 kept as uint8 bytes)
-    int64_t length = 0;          // tokens stored
-    at::Tensor prompt_k, prompt_v;  // prefill only: the prompt so far, [1, Hkv, s, d] compute dtype
     bool split_done = false;
     int64_t prompt = 0;
     Split split;
     YakvLandmarks landmarks;     // [infix, Hkv*d]
-    at::Tensor selection;        // [Hkv, pruned] positions selected at the last decode step
   };
 
   bool fp8() const { return kv_dtype_name_ == "fp8_e4m3"; }
@@ -147,45 +116,25 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
     return fp8() ? t.view(at::kFloat8_e4m3fn).to(compute) : t.to(compute);
   }
 
-  // Appends call.key (post-RoPE) / call.value to the host store, growing it when full.
-  void store(Layer& layer, const AttentionCall& call) {
-    const int64_t t = call.key.size(2), hkv = call.key.size(1), d = call.key.size(3);
-    KVBENCH_ASSERT(call.slot_offset == layer.length, "yakv_gpu: layer ", call.layer, " expected slot ", layer.length,
-                   ", got ", call.slot_offset);
-    const int64_t capacity = layer.keys.host_or_device.defined() ? layer.keys.host_or_device.size(0) : 0;
-    if (layer.length + t > capacity) {
-      const int64_t grown = std::max({capacity_hint_, layer.length + t, 2 * capacity});
-      const at::ScalarType dtype = storage_dtype(call.key.scalar_type());
-      for (KVBuffer* buffer : {&layer.keys, &layer.values}) {
-        KVBuffer fresh = allocate_kv_buffer({grown, hkv, d}, dtype, placement_, call.key.device());
-        if (layer.length > 0)
-          fresh.host_or_device.narrow(0, 0, layer.length).copy_(buffer->host_or_device.narrow(0, 0, layer.length));
-        *buffer = fresh;
-      }
-    }
-    layer.keys.host_or_device.narrow(0, layer.length, t).copy_(encode(call.key[0].transpose(0, 1)));
-    layer.values.host_or_device.narrow(0, layer.length, t).copy_(encode(call.value[0].transpose(0, 1)));
-    layer.length += t;
-  }
-
   at::Tensor prefill(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(!layer.split_done, "yakv_gpu: prefill after decode (continued prompts) is not supported");
-    layer.prompt_k = layer.prompt_k.defined() ? at::cat({layer.prompt_k, call.key}, 2) : call.key.contiguous();
-    layer.prompt_v = layer.prompt_v.defined() ? at::cat({layer.prompt_v, call.value}, 2) : call.value.contiguous();
-    at::Tensor out = exact_attention(call.query, layer.prompt_k, layer.prompt_v, call.slot_offset, at::Tensor(),
+    const int64_t l = call.layer;
+    prompt_.append(l, {call.key, call.value});
+    const at::Tensor prompt_k = prompt_.filled(l, kKeys);
+    at::Tensor out = exact_attention(call.query, prompt_k, prompt_.filled(l, kValues), call.slot_offset, at::Tensor(),
                                      call.scale);
-    if (call.layer == 0) tokens_attended_ = static_cast<double>(layer.prompt_k.size(2));
+    if (l == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(l)));
     if (call.last_prefill_chunk) {
-      const int64_t s = layer.prompt_k.size(2);
+      const int64_t s = prompt_.length(l);
       layer.prompt = s;
       layer.split = split_lengths(s, prefix_ratio_, sparse_ratio_, suffix_ratio_, min_prune_);
       if (layer.split.infix > 0) {
-        at::Tensor rows = layer.prompt_k[0].narrow(1, layer.split.prefix, layer.split.infix).transpose(0, 1)
+        at::Tensor rows = prompt_k[0].narrow(1, layer.split.prefix, layer.split.infix).transpose(0, 1)
                               .reshape({layer.split.infix, -1});
         layer.landmarks.build(rows, landmark_q_.get(), nullptr, 1, /*bf16_scales=*/true,
                               quantize_landmarks_ ? at::kBFloat16 : call.key.scalar_type());
       }
-      layer.prompt_k = layer.prompt_v = at::Tensor();
+      prompt_.clear(l);
       layer.split_done = true;
     }
     return out;
@@ -193,6 +142,7 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
 
   at::Tensor decode(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(layer.split_done, "yakv_gpu: decode before the prompt was prefilled");
+    const int64_t l = call.layer;
     const at::ScalarType dtype = call.query.scalar_type();
     const at::Device device = call.query.device();
     const int64_t hkv = call.key.size(1), d = call.key.size(3);
@@ -205,56 +155,70 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
     if (sp.pruned > 0) {
       landmarks = layer.landmarks.dequantize(dtype).view({-1, hkv, d});  // [infix, Hkv, d]
       at::Tensor scores = yakv_scores_mean_query(call.query[0].select(1, 0), landmarks);
-      layer.selection = yakv_topk(scores, sp.pruned) + sp.prefix;
-      parts.push_back(layer.selection);
+      at::Tensor& selection = selections_.at(static_cast<size_t>(l));
+      selection = yakv_topk(scores, sp.pruned) + sp.prefix;
+      parts.push_back(selection);
     }
-    parts.push_back(range(sp.prefix + sp.infix, layer.length));
+    parts.push_back(range(sp.prefix + sp.infix, store_.length(l)));
     at::Tensor positions = at::cat(parts, 1);  // [Hkv, P]
     const int64_t p = positions.size(1);
     // Flat row index of (position, head) in the [capacity * Hkv, d] view of the store.
     at::Tensor flat = (positions * hkv + at::arange(hkv, positions.options()).unsqueeze(1)).reshape({-1});
-    auto gather = [&](const KVBuffer& buffer) {
-      const at::Tensor src = buffer.host_or_device.view({-1, d});
+    const bool on_host = placement_ != KVPlacement::kDevice;
+    auto gather = [&](size_t field) {
+      const at::Tensor src = store_.storage(l, field).view({-1, d});
       at::Tensor dst = at::empty({hkv * p, d}, src.options().device(device));
-      if (buffer.on_host()) {
-        h2d_->gather(src, 0, flat, dst);
+      if (on_host) {
+        counters_.transfer(device).gather(src, 0, flat, dst);
       } else {
         at::index_select_out(dst, src, 0, flat);
       }
       return dst;
     };
-    at::Tensor k_raw = gather(layer.keys), v_raw = gather(layer.values);
-    if (placement_ != KVPlacement::kDevice) h2d_->wait();
+    at::Tensor k_raw = gather(kKeys), v_raw = gather(kValues);
+    if (on_host) counters_.transfer(device).wait();
     at::Tensor keys = decode_rows(k_raw, dtype).view({1, hkv, p, d});
     at::Tensor values = decode_rows(v_raw, dtype).view({1, hkv, p, d});
-    transient_bytes_ = static_cast<int64_t>(k_raw.nbytes() + v_raw.nbytes() + keys.nbytes() + values.nbytes()) +
-                       (landmarks.defined() ? static_cast<int64_t>(landmarks.nbytes()) : 0);
-    if (call.layer == 0) {
-      tokens_attended_ = static_cast<double>(p);
-      ++steps_;
-    }
+    counters_.set_transient_bytes(static_cast<int64_t>(k_raw.nbytes() + v_raw.nbytes() + keys.nbytes() + values.nbytes()) +
+                                  (landmarks.defined() ? static_cast<int64_t>(landmarks.nbytes()) : 0));
+    end_decode_step(l, static_cast<double>(p));
     return exact_attention(call.query, keys, values, p - 1, at::Tensor(), call.scale);
   }
 
-  static int64_t prompt_bytes(const Layer& l) {
-    int64_t total = 0;
-    for (const at::Tensor* t : {&l.prompt_k, &l.prompt_v})
-      if (t->defined()) total += static_cast<int64_t>(t->nbytes());
-    return total;
+  // The K/V store on the device or the host (per kv_placement); the prompt rows and landmarks
+  // on the device.
+  KVResidentBytes resident() const override {
+    KVResidentBytes bytes = store_.bytes();
+    prompt_.add_bytes(bytes);
+    for (const Layer& l : layers_) bytes.metadata_device += l.landmarks.nbytes();
+    return bytes;
   }
 
-  // Adds layer `l`'s resident bytes: the prompt rows and landmarks on the device; the fp8/compute
-  // K/V store on the device or the host, per placement_.
-  void add_resident_bytes(const Layer& l, KVMemory& m) const {
-    (placement_ == KVPlacement::kDevice ? m.kv_device_bytes : m.host_bytes) += l.keys.bytes() + l.values.bytes();
-    m.kv_device_bytes += prompt_bytes(l);
-    m.metadata_device_bytes += l.landmarks.nbytes();
+  std::vector<LayerBudget> layer_budgets() const override {
+    std::vector<LayerBudget> budgets;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+      const Layer& l = layers_[i];
+      if (!l.split_done) continue;
+      LayerBudget b;
+      b.sink = l.split.prefix;
+      b.selected = l.split.pruned;
+      b.local = l.prompt - l.split.prefix - l.split.infix;
+      b.generated = store_.length(static_cast<int64_t>(i)) - l.prompt;
+      budgets.push_back(b);
+    }
+    return budgets;
   }
 
-  int64_t device_bytes() const {
-    KVMemory m;
-    for (const Layer& l : layers_) add_resident_bytes(l, m);
-    return m.kv_device_bytes + m.metadata_device_bytes;
+  nlohmann::json variant_stats() const override {
+    nlohmann::json s = {{"kv_cache_dtype", kv_dtype_name_}, {"kv_placement", placement_name(placement_)}};
+    if (!layers_.empty() && layers_[0].split_done) {
+      const Layer& l = layers_[0];
+      s["prompt_tokens"] = l.prompt;
+      s["prefix"] = l.split.prefix;
+      s["infix"] = l.split.infix;
+      s["pruned_infix"] = l.split.pruned;
+    }
+    return s;
   }
 
   float prefix_ratio_, sparse_ratio_, suffix_ratio_;
@@ -262,13 +226,12 @@ class YakvGpu : public KVMethod, public YakvSelectionProbe {
   bool quantize_landmarks_;
   std::string kv_dtype_name_;
   KVPlacement placement_;
-  int64_t channels_ = -1, capacity_hint_ = 1;
+  int64_t channels_ = -1;
   std::unique_ptr<HiggsQuantizer> landmark_q_;
   ModelView model_;
   std::vector<Layer> layers_;
-  std::unique_ptr<HostToDevice> h2d_;
-  int64_t peak_device_bytes_ = 0, transient_bytes_ = 0, steps_ = 0;
-  double tokens_attended_ = 0;
+  KVSlotStore store_;   // per layer keys, values [capacity, Hkv, d] in the storage dtype (fp8 as uint8 bytes)
+  KVSlotStore prompt_;  // prefill only: the prompt so far, [1, Hkv, s, d] keys, values in the compute dtype
 };
 
 ParamSpecs yakv_gpu_params() {

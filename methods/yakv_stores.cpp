@@ -9,6 +9,33 @@
 
 namespace kvbench {
 
+// ---------------------------------------------------------------------------------------------
+// YakvMethod
+
+KVMemory YakvMethod::memory() const {
+  KVMemory m = counters_.memory(resident());
+  m.layer_budgets = layer_budgets();
+  return m;
+}
+
+nlohmann::json YakvMethod::stats() const {
+  nlohmann::json s = variant_stats();
+  s["decode_steps"] = steps_;
+  return s;
+}
+
+void YakvMethod::reset_common(int64_t num_layers) {
+  counters_.reset();
+  selections_.assign(static_cast<size_t>(num_layers), at::Tensor());
+  steps_ = 0;
+}
+
+void YakvMethod::end_decode_step(int64_t layer, double tokens_attended) {
+  if (layer != 0) return;
+  counters_.set_tokens_attended(tokens_attended);
+  ++steps_;
+}
+
 int64_t yakv_pow2_ceil(int64_t v) {
   int64_t p = 1;
   while (p < v) p *= 2;

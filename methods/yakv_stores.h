@@ -2,10 +2,13 @@
 // Storage shared by the two YAKV variants (methods/yakv.cpp, methods/yakv_gpu.cpp): per-token rows
 // of all KV heads concatenated (row = [Hkv * d], token-major, as in the reference), kept either as
 // HIGGS codes + scales or as plain rows, on the device or in host memory; the landmark store
-// (HIGGS, optional residual quantization, ../shared/docs/methods.md 1.7); and the selection rules.
+// (HIGGS, optional residual quantization, ../shared/docs/methods.md 1.7); the selection rules; and
+// YakvMethod, the accounting and stats both variants share.
 #pragma once
 
 #include "harness/kv/higgs.h"
+#include "harness/kv/kv_counters.h"
+#include "harness/kv/method.h"
 #include "harness/kv/placement.h"
 #include "harness/kv/transfer.h"
 
@@ -14,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace kvbench {
 
@@ -73,6 +77,31 @@ class YakvSelectionProbe {
  public:
   virtual ~YakvSelectionProbe() = default;
   virtual at::Tensor last_selection(int64_t layer) const = 0;
+};
+
+// What the two YAKV variants share around their storage: the counters (KVCounters), the selection
+// of each layer's last decode step (YakvSelectionProbe), the decode-step count, and memory() /
+// stats() assembled from what the variant reports (resident bytes, layer budgets, its own stats).
+class YakvMethod : public KVMethod, public YakvSelectionProbe {
+ public:
+  KVMemory memory() const final;
+  nlohmann::json stats() const final;  // variant_stats() plus "decode_steps"
+  at::Tensor last_selection(int64_t layer) const final { return selections_.at(static_cast<size_t>(layer)); }
+
+ protected:
+  // Clears the counters, the selections (one per layer) and the step count.
+  void reset_common(int64_t num_layers);
+  // Called by the variant at the end of layer `layer`'s decode step.
+  void end_decode_step(int64_t layer, double tokens_attended);
+  virtual KVResidentBytes resident() const = 0;
+  virtual std::vector<LayerBudget> layer_budgets() const = 0;  // compressed layers only
+  virtual nlohmann::json variant_stats() const = 0;
+
+  KVCounters counters_;
+  std::vector<at::Tensor> selections_;  // per layer [Hkv, k] positions of its last decode step
+
+ private:
+  int64_t steps_ = 0;
 };
 
 // Selection rules, one KV head at a time (the dense definitions the methods and tests share):

@@ -3,6 +3,8 @@
 // per forward (prefill chunk or decode step) with everything a method may need; the method owns its
 // KV storage (device or host), decides which keys/values the new queries attend to, computes the
 // attention output and accounts for its memory. The model code has no method-specific branches.
+// Methods keep growable per-layer storage in KVSlotStores (harness/kv/slot_store.h) and their
+// accounting in a KVCounters (harness/kv/kv_counters.h), which fills KVMemory.
 // This interface sits in harness/kv/, below the model (which calls it) and the methods (which
 // implement it); it sees the model only through ModelView (KVShape, LayerWeights, Rope).
 //
@@ -82,7 +84,8 @@ struct LayerBudget {
 
 // Memory and work accounting of a method (totals over all layers). generate() snapshots it after
 // prefill and after every decode step (harness/model/generate.h) and derives per-step figures from
-// the cumulative counters.
+// the cumulative counters. Resident bytes are allocated bytes (a KVSlotStore's capacity, not only
+// its filled rows); KVCounters::memory() fills every field but layer_budgets.
 struct KVMemory {
   int64_t device_bytes = 0;           // persistent on the compute device (= kv + metadata bytes)
   int64_t kv_device_bytes = 0;        //   of which key/value rows (exact or quantized)
