@@ -1,22 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Vector-width choice and launch of the row gather (gather_rows.cuh).
+// Launch of the row gather (gather_rows.cuh) with the vector width of gather_rows_vector_bytes.
 #include "harness/kernels/gather_rows.cuh"
 
 namespace kvbench {
 namespace kernels {
-
-int gather_rows_vector_bytes(const GatherRowsArgs& a) {
-  const int64_t values[] = {a.row_bytes,    a.src_stride_b, a.src_stride_h, a.src_stride_s,
-                            a.out_stride_b, a.out_stride_h, a.out_stride_k,
-                            static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.src)),
-                            static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.out))};
-  for (int bytes = 16; bytes > 1; bytes /= 2) {
-    bool ok = true;
-    for (int64_t v : values) ok = ok && v % bytes == 0;
-    if (ok) return bytes;
-  }
-  return 1;
-}
 
 cudaError_t launch_gather_rows(const GatherRowsArgs& a, cudaStream_t stream) {
   if (a.batch * a.heads * a.k == 0 || a.row_bytes == 0) return cudaSuccess;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // at::Tensor launcher of the row gather (gather_rows.cuh).
 #include "harness/kernels/gather_rows.h"
+#include "harness/kernels/gather_rows_tensor_args.h"
 #include "harness/kernels/ops_cuda.h"
 #include "harness/kernels/ops_checks.h"
 
@@ -9,27 +10,6 @@
 
 namespace kvbench {
 namespace cuda {
-
-kernels::GatherRowsArgs detail::gather_rows_args(const at::Tensor& src, const at::Tensor& index,
-                                                  const at::Tensor& out) {
-  const int64_t elem = static_cast<int64_t>(src.element_size());
-  kernels::GatherRowsArgs a;
-  a.src = src.data_ptr();
-  a.out = out.data_ptr();
-  a.index = index.data_ptr<int64_t>();
-  a.batch = src.size(0);
-  a.heads = src.size(1);
-  a.src_rows = src.size(2);
-  a.k = index.size(2);
-  a.row_bytes = src.size(3) * elem;
-  a.src_stride_b = src.stride(0) * elem;
-  a.src_stride_h = src.stride(1) * elem;
-  a.src_stride_s = src.stride(2) * elem;
-  a.out_stride_b = out.stride(0) * elem;
-  a.out_stride_h = out.stride(1) * elem;
-  a.out_stride_k = out.stride(2) * elem;
-  return a;
-}
 
 int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out, bool check_indices) {
   const char* op = "gather_rows";
@@ -41,7 +21,7 @@ int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const a
   if (out.numel() == 0) return bytes;
   const c10::cuda::CUDAGuard guard(device);
   at::Tensor flag;
-  kernels::GatherRowsArgs a = detail::gather_rows_args(src, index, out);
+  kernels::GatherRowsArgs a = kernels::gather_rows_args(src, index, out);
   if (check_indices) {
     flag = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(device));
     a.bad_index = flag.data_ptr<int>();

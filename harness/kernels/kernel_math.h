@@ -2,21 +2,17 @@
 // The per-element index math and arithmetic of the KV kernels, as __host__ __device__ functions: the
 // kernels (*.cuh) call them on the GPU, and tests/unit/test_kv_kernels_emulated.cpp calls the same
 // functions on the CPU (emulating the kernels' thread loops), so CPU-only CI checks the exact code
-// the GPU runs against the LibTorch references. No torch headers; plain C++ outside nvcc.
+// the GPU runs against the LibTorch references. No torch or CUDA headers: plain C++ outside nvcc, so
+// the emulation test builds and runs on machines without the CUDA toolkit.
 #pragma once
 
-#include "harness/kernels/gather_rows.h"
-#include "harness/kernels/landmark_scores.h"
-#include "harness/kernels/reconstruct_keys.h"
+#include "harness/kernels/gather_rows_args.h"
+#include "harness/kernels/host_device.h"
+#include "harness/kernels/landmark_scores_args.h"
+#include "harness/kernels/reconstruct_keys_args.h"
 
 #include <cstdint>
 #include <cstring>
-
-#if defined(__CUDACC__)
-#define KVBENCH_HD __host__ __device__ __forceinline__
-#else
-#define KVBENCH_HD inline
-#endif
 
 namespace kvbench {
 namespace kernels {

@@ -5,8 +5,6 @@
 // Callers normally go through harness/kv/ops.h, which dispatches here for CUDA inputs.
 #pragma once
 
-#include "harness/kernels/gather_rows.h"
-
 #include <ATen/ATen.h>
 
 #include <cstdint>
@@ -31,9 +29,6 @@ void check_contiguous(const char* op, std::initializer_list<std::pair<const char
 void check_launch(const char* op, int status_code, const char* status_text);
 // Throws when the device flag (an int32 CUDA tensor of one element) was raised (synchronizes).
 void check_flag(const char* op, const at::Tensor& flag, const char* what);
-// The kernel arguments of gather_rows for checked src [B,H,S,W], index [B,H,k], out [B,H,k,W]
-// (byte strides; bad_index unset). Also used by the CPU emulation test of the kernel's math.
-kernels::GatherRowsArgs gather_rows_args(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out);
 }  // namespace detail
 
 }  // namespace cuda

@@ -1,34 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Raw-pointer launcher of the ShadowKV key reconstruction kernel (reconstruct_keys.cuh); no torch.
-// Semantics: harness/kv/ops.h `shadowkv_reconstruct_keys`. All arrays contiguous, one dtype.
+// The arguments and launch limits are in reconstruct_keys_args.h (no CUDA headers). Semantics:
+// harness/kv/ops.h `shadowkv_reconstruct_keys`.
 #pragma once
+
+#include "harness/kernels/reconstruct_keys_args.h"
 
 #include <cuda_runtime_api.h>
 
-#include <cstdint>
-
 namespace kvbench {
 namespace kernels {
-
-enum class KeyDtype { kFloat32, kBFloat16, kFloat16 };
-
-struct ReconstructKeysArgs {
-  const void* u = nullptr;             // [B, S, r]
-  const void* sv = nullptr;            // [B, Hkv, r, d]
-  const int64_t* positions = nullptr;  // [B, Hkv, n], values in [0, S)
-  const void* cos = nullptr;           // [B, Hkv, n, d]
-  const void* sin = nullptr;           // [B, Hkv, n, d]
-  void* keys = nullptr;                // [B, Hkv, n, d]
-  int* bad_position = nullptr;         // optional device flag, set to 1 when a position is out of range
-  KeyDtype dtype = KeyDtype::kFloat32;
-  int64_t batch = 0, seq = 0, rank = 0, heads = 0, n = 0, head_dim = 0;
-};
-
-// Limits of the kernel's launch shape: head_dim / 2 threads per block, the U rows of a tile in
-// shared memory, batch and heads as grid dimensions.
-constexpr int64_t kReconstructMaxHeadDim = 2048;
-constexpr int64_t kReconstructMaxRank = 1024;
-constexpr int64_t kReconstructMaxGridYZ = 65535;
 
 cudaError_t launch_reconstruct_keys(const ReconstructKeysArgs& args, cudaStream_t stream);
 

@@ -2,12 +2,13 @@
 // The CUDA kernels' per-element code (harness/kernels/kernel_math.h, the same functions the kernels
 // call) run on the CPU by loops that emulate the kernels' threads, against the LibTorch references
 // of harness/kv/ops.h on awkward shapes: the index math of every kernel is checked in CPU-only CI.
-// The gather's vector-width choice (gather_rows_vector_bytes, host code of the CUDA library) too.
+// The gather's vector-width choice (gather_rows_vector_bytes) and its tensor arguments
+// (gather_rows_args, what the launcher passes) too. Needs no CUDA toolkit: registered in every build.
 // Not covered here (GPU only, tests/unit/test_kv_ops_cuda.cpp): warp reductions, the block scan,
 // shared-memory staging and the launch configurations.
 #include "harness/error.h"
+#include "harness/kernels/gather_rows_tensor_args.h"
 #include "harness/kernels/kernel_math.h"
-#include "harness/kernels/ops_cuda.h"
 #include "harness/kv/ops.h"
 #include "harness/kv/rope.h"
 
@@ -204,7 +205,7 @@ TEST(TopkEmulated, OrderKeyIsMonotone) {
 
 // gather_rows_kernel with the unit launch_gather_rows picks; returns that unit.
 int emulate_gather(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out) {
-  const GatherRowsArgs a = cuda::detail::gather_rows_args(src, index, out);
+  const GatherRowsArgs a = kernels::gather_rows_args(src, index, out);
   const int unit = kernels::gather_rows_vector_bytes(a);
   const int64_t total = a.batch * a.heads * a.k * (a.row_bytes / unit);
   for (int64_t idx = 0; idx < total; ++idx) {
