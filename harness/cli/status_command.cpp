@@ -39,7 +39,10 @@ json cell_status(const fs::path& dir, const fs::path& root) {
                        {"torn_bytes", part.torn_bytes}});
       add_part_rows(all, std::move(part));
     }
-    for (auto& row : all.rows) rows[row["id"].get<std::string>()] = std::move(row);
+    for (auto& row : all.rows) {
+      const std::string id = row["id"].get<std::string>();  // before the move: C++17 evaluates `= x` first
+      rows[id] = std::move(row);
+    }
   } catch (const Error& e) {
     out["status"] = "conflict";
     out["error"] = e.what();
