@@ -54,11 +54,13 @@ json shard_status(const ShardSpec& shard, const CellShare& share, const std::str
   json slurm = json::object();
   for (const char* name : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_RESTART_COUNT"})
     if (const char* v = std::getenv(name)) slurm[name] = v;
+  const char* gpus = std::getenv("CUDA_VISIBLE_DEVICES");
   return {{"shard", shard.text()}, {"status", status}, {"started", started},
           {"finished", finished.empty() ? json(nullptr) : json(finished)}, {"host", host},
           {"pid", static_cast<int64_t>(::getpid())}, {"groups", share.groups()},
           {"group_count", share.group_count()}, {"selected", selected}, {"recorded", recorded},
-          {"errors", errors}, {"missing", selected - recorded}, {"interrupted", interrupted}, {"slurm", slurm}};
+          {"errors", errors}, {"missing", selected - recorded}, {"interrupted", interrupted}, {"slurm", slurm},
+          {"cuda_visible_devices", gpus ? json(gpus) : json(nullptr)}};
 }
 
 void write_sweep_manifests(const std::vector<RunPlan>& plans, const std::string& config_path) {

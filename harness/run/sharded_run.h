@@ -28,7 +28,7 @@ CellShare cell_share(const RunPlan& plan, const ShardSpec& shard, const ShardPla
 
 // run.shard-<i>-of-<N>.json: {shard, status (running | finished | interrupted), started, finished,
 // host, pid, groups, group_count, selected (this shard's samples), recorded, errors, missing,
-// interrupted, slurm (SLURM_* job ids when set)}.
+// interrupted, slurm (SLURM_* job ids when set), cuda_visible_devices (null when unset)}.
 nlohmann::json shard_status(const ShardSpec& shard, const CellShare& share, const std::string& status,
                             const std::string& started, const std::string& finished,
                             const std::vector<Sample>& samples, const std::map<std::string, nlohmann::json>& rows,
