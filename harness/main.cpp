@@ -157,11 +157,11 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
     KVBENCH_CHECK_CONFIG(plans.back().run.resolved["model"]["path"].is_string(),
                          "model.path: required to run (", args.config, ")");
   }
-  write_sweep_manifests(plans, args.config);
   const ShardPlan shard_plan = make_shard_plan(plans, shard.count);
   KVBENCH_CHECK_CONFIG(expect_sweep.empty() || expect_sweep == shard_plan.sweep_id(), args.config,
                        ": expands to sweep ", shard_plan.sweep_id(), ", not ", expect_sweep,
                        " (--expect-sweep): the config changed since the job was submitted; submit it again");
+  write_sweep_manifests(plans, args.config);
   if (shard.sharded()) {
     // Only the cells with a unit of this shard are run (the others are not even opened).
     size_t total = plans.size();

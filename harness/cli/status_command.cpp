@@ -49,8 +49,13 @@ json cell_status(const fs::path& dir, const fs::path& root) {
   }
   out["parts"] = parts;
   std::vector<std::string> selected;
-  if (run.contains("selected_ids") && run["selected_ids"].is_array())
+  if (run.contains("selected_ids") && run["selected_ids"].is_array()) {
     selected = run["selected_ids"].get<std::vector<std::string>>();
+  } else if (run.contains("selected") && run["selected"].is_number_unsigned()) {
+    // A run written before run.json listed its ids: its recorded rows, and the count it selected.
+    for (const auto& [id, row] : rows) selected.push_back(id);
+    for (size_t i = rows.size(); i < run["selected"].get<size_t>(); ++i) selected.push_back("\n(not recorded)");
+  }
   size_t recorded = 0, errors = 0;
   for (const auto& id : selected) {
     auto it = rows.find(id);

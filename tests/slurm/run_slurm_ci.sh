@@ -117,9 +117,9 @@ sweep="$src/tests/slurm/ci_sweep.yaml"
 "$kvbench" run "$sweep" --out "$tmp/single" --no-progress >"$tmp/single.log" 2>&1 &
 reference_pid=$!
 
-submit() {  # submit OUT -> prints the array job id
+submit() {  # submit OUT [MAX_REQUEUES] -> prints the array job id
   local out
-  out="$("$kvbench" slurm "$sweep" --out "$1" --array-size 3 --max-requeues 0 --time 00:15:00)" \
+  out="$("$kvbench" slurm "$sweep" --out "$1" --array-size 3 --max-requeues "${2:-0}" --time 00:15:00)" \
     || fail "kvbench slurm failed: $out"
   echo "$out" | tail -n 1
 }
@@ -139,8 +139,26 @@ for line in sys.stdin:
 print(" ".join(f"{t}:{s}" for t, s in sorted(tasks.items())), end=" ")'
 }
 
+kill_task1() {  # kill_task1 OUT JOB: SIGKILL array task 1's kvbench once its part files hold 2 rows
+  local victim= rows=0
+  for _ in $(seq 1 1200); do
+    rows=$(cat "$1"/*/*/*/*/*/samples.shard-1-of-3.jsonl 2>/dev/null | wc -l)
+    if [ "$rows" -ge 2 ]; then
+      victim="$("$py" -c 'import glob, json, sys
+for f in glob.glob(sys.argv[1] + "/*/*/*/*/*/run.shard-1-of-3.json"):
+    s = json.load(open(f))
+    if s["status"] == "running": print(s["pid"]); break' "$1")"
+      [ -n "$victim" ] && break
+    fi
+    sleep 0.1
+  done
+  [ -n "$victim" ] || fail "array task 1 finished or never ran before it could be killed"
+  kill -9 "$victim" || fail "cannot kill $victim"
+  log "killed kvbench pid $victim (array task ${2}_1) after $rows recorded rows"
+}
+
 # --- 1. the array, then the merged store against the single-process run ----------------------------
-job="$(submit "$tmp/runs")"
+job="$(submit "$tmp/runs")" || exit 1
 log "submitted array $job (3 tasks)"
 wait_array "$job"
 states="$(task_states "$job")"
@@ -154,23 +172,9 @@ reference_pid=
 "$py" "$src/tests/slurm/compare_runs.py" "$tmp/single" "$tmp/runs" >&2 || fail "the merged store differs from the single-process run"
 
 # --- 2. task 1 killed mid-way, then a resubmission completes the sweep ------------------------------
-job="$(submit "$tmp/runs2")"
+job="$(submit "$tmp/runs2")" || exit 1
 log "submitted array $job; killing task 1's kvbench once it has recorded 2 samples"
-victim=
-for _ in $(seq 1 1200); do
-  rows=$(cat "$tmp"/runs2/*/*/*/*/*/samples.shard-1-of-3.jsonl 2>/dev/null | wc -l)
-  if [ "$rows" -ge 2 ]; then
-    victim="$("$py" -c 'import glob, json, sys
-for f in glob.glob(sys.argv[1] + "/*/*/*/*/*/run.shard-1-of-3.json"):
-    s = json.load(open(f))
-    if s["status"] == "running": print(s["pid"]); break' "$tmp/runs2")"
-    [ -n "$victim" ] && break
-  fi
-  sleep 0.1
-done
-[ -n "$victim" ] || fail "array task 1 finished or never ran before it could be killed"
-kill -9 "$victim" || fail "cannot kill $victim"
-log "killed kvbench pid $victim (array task ${job}_1) after $rows recorded rows"
+kill_task1 "$tmp/runs2" "$job"
 mkdir -p "$tmp/before"
 for part in "$tmp"/runs2/*/*/*/*/*/samples.shard-1-of-3.jsonl; do
   cp "$part" "$tmp/before/$(echo "$part" | md5sum | cut -c1-12)"
@@ -181,7 +185,7 @@ log "array $job ended: $states"
 [[ "$states" == "0:COMPLETED:0:0 1:FAILED:"*" 2:COMPLETED:0:0 " ]] || fail "expected task 1 failed, the others complete: $states"
 if "$kvbench" status "$tmp/runs2" >"$tmp/status2.txt"; then fail "the store is complete although task 1 was killed"; fi
 log "after the kill: $(tail -n 1 "$tmp/status2.txt")"
-job="$(submit "$tmp/runs2")"
+job="$(submit "$tmp/runs2")" || exit 1
 log "resubmitted as array $job"
 wait_array "$job"
 states="$(task_states "$job")"
@@ -199,4 +203,18 @@ for part in "$tmp"/runs2/*/*/*/*/*/samples.shard-1-of-3.jsonl; do
   [ "$whole" = "$prefix" ] || fail "$part: rows recorded before the kill changed"
 done
 "$py" "$src/tests/slurm/compare_runs.py" "$tmp/single" "$tmp/runs2" >&2 || fail "the resumed store differs from the single-process run"
+
+# --- 3. task 1 killed mid-way again, now requeued by its own script (--max-requeues 1) --------------
+job="$(submit "$tmp/runs3" 1)" || exit 1
+log "submitted array $job with --max-requeues 1"
+kill_task1 "$tmp/runs3" "$job"
+wait_array "$job"
+states="$(task_states "$job")"
+log "array $job ended: $states"
+[ "$states" = "0:COMPLETED:0:0 1:COMPLETED:0:0 2:COMPLETED:0:0 " ] || fail "task 1 was not requeued to completion: $states"
+restarts="$(scontrol -o show job "${job}_1" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')"
+[ "$restarts" = 1 ] || fail "task 1 restarted ${restarts:-?} times, expected 1"
+grep -q "requeueing ${job}_1" "$tmp"/runs3/slurm/logs/*_1.err || fail "task 1's log does not show the requeue"
+"$kvbench" status "$tmp/runs3" >"$tmp/status4.txt" || { cat "$tmp/status4.txt" >&2; fail "not complete after the requeue"; }
+"$py" "$src/tests/slurm/compare_runs.py" "$tmp/single" "$tmp/runs3" >&2 || fail "the requeued store differs from the single-process run"
 log "PASS"
