@@ -10,7 +10,9 @@
 #   2. submits it again into a fresh folder, kills array task 1's kvbench with SIGKILL once it has
 #      recorded 2 samples, checks that the array ends with task 1 failed and the store partial, and
 #      that a resubmission (`kvbench slurm` again) completes it: the rows recorded before the kill
-#      are kept byte for byte, nothing is lost or duplicated, and the result equals the single run.
+#      are kept byte for byte, nothing is lost or duplicated, and the result equals the single run;
+#   3. submits with --max-requeues 1 into a third folder and kills task 1 the same way: the task
+#      requeues itself (Slurm holds it 120 s) and completes, equal to the single run.
 # Everything it started is stopped on exit. Exit 77 (skipped) when the Slurm or munge binaries are
 # missing (scripts/setup.sh installs Debian's slurmctld, slurmd and munge).
 # Environment: KVBENCH_BINARY, KVBENCH_SOURCE_DIR, KVBENCH_DATA_DIR, KVBENCH_PYTHON (as ctest sets
