@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// kvbench command line: run, validate, list, data check|fetch, report, compare, rescore. Errors are one line on stderr ("kvbench: error: ...");
+// kvbench command line: run, validate, list, data check|fetch, report, compare, rescore, status, slurm. Errors are one line on stderr ("kvbench: error: ...");
 // exit code 2 for usage/config/input errors, 1 for run failures, 130 when interrupted.
 #include "harness/cli/data_commands.h"
 #include "harness/cli/report_commands.h"
+#include "harness/cli/slurm_command.h"
+#include "harness/cli/status_command.h"
+#include "harness/cli/workers.h"
 #include "harness/engine/engine.h"
 #include "harness/error.h"
 #include "harness/model/weight_memory.h"
@@ -10,11 +13,13 @@
 #include "harness/run/run_config.h"
 #include "harness/run/run_store.h"
 #include "harness/run/runner.h"
+#include "harness/run/sharded_run.h"
 #include "reports/results_table.h"
 #include "reports/run_index.h"
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -143,13 +148,28 @@ RunRecord record_failed_run(const RunPlan& plan, const std::string& error) {
   return record;
 }
 
-int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool allow_version_mix) {
+int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool allow_version_mix,
+            const ShardSpec& shard, const std::string& expect_sweep) {
   std::vector<RunConfig> runs = load(args);
   std::vector<RunPlan> plans;
   for (const auto& run : runs) {
     plans.push_back(plan_run(run));
     KVBENCH_CHECK_CONFIG(plans.back().run.resolved["model"]["path"].is_string(),
                          "model.path: required to run (", args.config, ")");
+  }
+  const ShardPlan shard_plan = make_shard_plan(plans, shard.count);
+  KVBENCH_CHECK_CONFIG(expect_sweep.empty() || expect_sweep == shard_plan.sweep_id(), args.config,
+                       ": expands to sweep ", shard_plan.sweep_id(), ", not ", expect_sweep,
+                       " (--expect-sweep): the config changed since the job was submitted; submit it again");
+  write_sweep_manifests(plans, args.config);
+  if (shard.sharded()) {
+    // Only the cells with a unit of this shard are run (the others are not even opened).
+    size_t total = plans.size();
+    plans.erase(std::remove_if(plans.begin(), plans.end(),
+                               [&](const RunPlan& plan) { return !cell_share(plan, shard, &shard_plan).any(); }),
+                plans.end());
+    std::cerr << "[shard " << shard.text() << "] " << plans.size() << " of " << total
+              << (total == 1 ? " run" : " runs") << " have work units in this shard\n";
   }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -166,6 +186,8 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
     options.allow_version_mix = allow_version_mix;
     options.stop = &g_stop;
     options.progress = !no_progress;
+    options.shard = shard;
+    options.shard_plan = &shard_plan;
     try {
       // Consecutive runs with the same engine_config (model + method) share one engine (one model
       // load); every other setting of a run reaches the engine with each sample.
@@ -221,8 +243,18 @@ int main(int argc, char** argv) {
 
   CommonRunArgs run_args;
   bool retry_errors = false, no_progress = false, allow_version_mix = false;
+  std::string shard_text, expect_sweep;
+  size_t workers = 0;
   CLI::App* run = app.add_subcommand("run", "Run one config or a whole sweep (resumes where it stopped)");
   add_common(run, run_args);
+  run->add_option("--shard", shard_text,
+                  "run only shard i of N (0-based) of the sweep's work units: cells, and sample groups of "
+                  "cells with output.sample_groups > 1 (see README: Running a sweep on a cluster)");
+  run->add_option("--workers", workers,
+                  "run N child processes, one shard each (one visible GPU each when there are GPUs)")
+      ->check(CLI::Range(1, 1024));
+  run->add_option("--expect-sweep", expect_sweep,
+                  "refuse to run (exit 2) unless the config expands to this sweep id (kvbench slurm passes it)");
   run->add_flag("--retry-errors", retry_errors, "run again the samples recorded with an error");
   run->add_flag("--no-progress", no_progress, "no progress bar or progress log lines");
   run->add_flag("--allow-version-mix", allow_version_mix,
@@ -232,6 +264,8 @@ int main(int argc, char** argv) {
       "  kvbench run configs/demo.yaml\n"
       "  kvbench run configs/sweeps/kv_methods_e2e.yaml --limit 5 --out /tmp/runs\n"
       "  kvbench run configs/smoke.yaml --set method.name=full --set generation.max_new_tokens=16\n"
+      "  kvbench run configs/ci/report_sweep.yaml --shard 0/4      # one of 4 array tasks\n"
+      "  kvbench run configs/ci/report_sweep.yaml --workers 8      # 8 processes, one GPU each\n"
       "Re-running the same command skips the samples already recorded in each run directory.");
 
   CommonRunArgs validate_args;
@@ -303,6 +337,10 @@ int main(int argc, char** argv) {
   CLI::App* compare = add_compare_command(app, compare_args);
   RescoreArgs rescore_args;
   CLI::App* rescore = add_rescore_command(app, rescore_args);
+  StatusArgs status_args;
+  CLI::App* status = add_status_command(app, status_args);
+  SlurmArgs slurm_args;
+  CLI::App* slurm = add_slurm_command(app, slurm_args);
 
   try {
     app.parse(argc, argv);
@@ -311,7 +349,13 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
-    if (*run) return cmd_run(run_args, retry_errors, no_progress, allow_version_mix);
+    if (*run) {
+      const ShardSpec shard = shard_text.empty() ? ShardSpec{} : parse_shard(shard_text);
+      if (workers > 1) return run_workers(worker_base_args(argc, argv), shard, workers);
+      return cmd_run(run_args, retry_errors, no_progress, allow_version_mix, shard, expect_sweep);
+    }
+    if (*status) return run_status_command(status_args);
+    if (*slurm) return run_slurm_command(slurm_args, argv[0]);
     if (*validate) return cmd_validate(validate_args, validate_json);
     if (*list) return cmd_list(list_kind, list_json);
     if (*report) return run_report_command(report_args);

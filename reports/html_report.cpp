@@ -2,6 +2,7 @@
 #include "reports/html_report.h"
 
 #include "harness/error.h"
+#include "harness/run/sample_parts.h"
 
 #include <fstream>
 #include <regex>
@@ -130,8 +131,13 @@ std::string html_report(const std::vector<Table>& tables, const std::vector<Plot
     out += "<details><summary>" + html_escape(r.label) + " — <span class=\"status-" + html_escape(r.status) + "\">" +
            html_escape(r.status) + "</span> (" + std::to_string(r.scored) + "/" + std::to_string(r.selected) +
            " scored, " + std::to_string(r.errors) + " errors, " + std::to_string(r.missing) + " missing)</summary>\n";
-    out += "<p class=\"meta\">directory: " + html_escape(r.dir.string()) + " · predictions: <a href=\"" +
-           html_escape(relative_link(r.dir / "samples.jsonl", out_dir)) + "\">samples.jsonl</a></p>\n";
+    // Predictions: samples.jsonl, or each shard's part of a sharded run (harness/run/sample_parts.h).
+    std::string links;
+    for (const auto& part : list_sample_parts(r.dir))
+      links += std::string(links.empty() ? "" : ", ") + "<a href=\"" + html_escape(relative_link(part, out_dir)) +
+               "\">" + html_escape(part.filename().string()) + "</a>";
+    out += "<p class=\"meta\">directory: " + html_escape(r.dir.string()) + " · predictions: " +
+           (links.empty() ? std::string("(none recorded)") : links) + "</p>\n";
     if (!r.run_json.empty()) out += "<p>run.json</p><pre>" + html_escape(r.run_json.dump(2)) + "</pre>\n";
     out += "<p>config.json</p><pre>" + html_escape(r.config.dump(2)) + "</pre>\n";
     out += "<p>env.json</p><pre>" + html_escape(r.env.dump(2)) + "</pre>\n";

@@ -3,6 +3,7 @@
 
 #include "harness/error.h"
 #include "harness/run/record_schema.h"
+#include "harness/run/sample_parts.h"
 
 #include <algorithm>
 #include <fstream>
@@ -28,30 +29,6 @@ json read_json_file(const fs::path& path, bool required) {
   } catch (const json::parse_error& e) {
     KVBENCH_FAIL(ErrorKind::kInput, path.string(), ": byte ", e.byte, ": invalid JSON (", e.what(), ")");
   }
-}
-
-std::vector<json> read_samples(const fs::path& path) {
-  std::vector<json> rows;
-  std::ifstream in(path);
-  if (!in) return rows;
-  std::string line;
-  size_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.empty()) continue;
-    bool last = in.peek() == std::char_traits<char>::eof();
-    try {
-      json row = json::parse(line);
-      KVBENCH_CHECK_INPUT(row.is_object() && row.contains("id") && row["id"].is_string(),
-                          path.string(), ":", line_number, ": field 'id': a sample row needs a string id");
-      rows.push_back(std::move(row));
-    } catch (const json::parse_error& e) {
-      // A torn last line (the run was killed during the append) is what RunStore cuts off too.
-      if (last && in.eof() && line.back() != '}') break;
-      KVBENCH_FAIL(ErrorKind::kInput, path.string(), ":", line_number, ": invalid JSON at byte ", e.byte);
-    }
-  }
-  return rows;
 }
 
 double mean_of(const json& stats_parent, const char* field) {
@@ -109,7 +86,7 @@ RunRecord load_run(const fs::path& dir) {
   r.env = read_json_file(dir / "env.json", false);
   r.metrics = read_json_file(dir / "metrics.json", false);
   r.run_json = read_json_file(dir / "run.json", false);
-  r.samples = read_samples(dir / "samples.jsonl");
+  r.samples = read_sample_union(dir).rows;  // samples.jsonl and every shard's part, as one run
   // Runs recorded under an older schema read under today's field names.
   upgrade_metrics(r.metrics);
   for (json& row : r.samples) upgrade_sample_row(row);

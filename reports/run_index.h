@@ -21,7 +21,9 @@ struct RunRecord {
   nlohmann::json env;       // env.json ({} when absent)
   nlohmann::json metrics;   // metrics.json ({} when absent: the run never finished)
   nlohmann::json run_json;  // run.json ({} when absent)
-  // samples.jsonl rows in file order (a torn last line, which a kill leaves, is ignored).
+  // The rows of samples.jsonl and of every shard part (samples.shard-<i>-of-<N>.jsonl), part by
+  // part in file order (a torn last line, which a kill leaves, is ignored; an id in two parts is an
+  // input error naming both files).
   std::vector<nlohmann::json> samples;
 
   std::string task, protocol, model, method;

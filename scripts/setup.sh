@@ -21,10 +21,14 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 debs=(build-essential cmake ninja-build ccache pkg-config git nlohmann-json3-dev libcli11-dev
       libsimdjson-dev libyaml-cpp-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev
       libssl-dev zlib1g-dev libicu-dev libcurl4-openssl-dev libzip-dev
-      libcairo2-dev fonts-dejavu-core chromium clang libclang-rt-dev llvm)
+      libcairo2-dev fonts-dejavu-core chromium clang libclang-rt-dev llvm
+      slurmctld slurmd slurm-client munge)
 # libcairo2-dev: kvbench report's plots (SVG/PNG/PDF); fonts-dejavu-core: the plots' font;
 # chromium: the headless render test of the HTML report (tests/reports/test_html_render);
-# clang + compiler-rt + llvm-symbolizer: the fuzz targets (scripts/fuzz.sh).
+# clang + compiler-rt + llvm-symbolizer: the fuzz targets (scripts/fuzz.sh);
+# slurmctld + slurmd + slurm-client + munge: the single-node Slurm of tests/slurm/run_slurm_ci.sh
+# (the test starts its own daemons with their own config, key, socket and ports, so whether Debian's
+# services start at install time does not matter; without /etc/slurm/slurm.conf they do not).
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -6,6 +6,7 @@
 #include "harness/run/record_schema.h"
 #include "harness/run/run_store.h"
 #include "harness/run/runner.h"
+#include "harness/run/sample_parts.h"
 #include "harness/task/task.h"
 
 #include <fstream>
@@ -59,12 +60,16 @@ RescoreOutcome rescore_run(const fs::path& dir) {
 
   // Rows in file order; each re-dumped row is byte-identical unless its scores changed (nlohmann
   // writes what the runner wrote: sorted keys, shortest round-trip doubles).
-  const fs::path samples_path = dir / "samples.jsonl";
-  const std::string old_samples = fs::exists(samples_path) ? read_text(samples_path) : "";
+  // Every part of a sharded run (sample_parts.h), each rewritten on its own; the store holds all
+  // their locks, so no shard appends meanwhile, and it has checked that no id is in two parts.
+  store.lock_all_parts();
   std::vector<json> rows;
   std::vector<std::string> file_order;
-  {
-    std::istringstream in(old_samples);
+  for (const fs::path& samples_path : list_sample_parts(dir)) {
+    const std::string old_samples = read_text(samples_path);
+    const size_t first_row = rows.size();
+    // A torn last line of a shard's part (its writer was killed; a resume would cut it) is cut.
+    std::istringstream in(old_samples.substr(0, old_samples.rfind('\n') + 1));
     std::string line;
     size_t number = 0;
     while (std::getline(in, line)) {
@@ -91,10 +96,11 @@ RescoreOutcome rescore_run(const fs::path& dir) {
       row["scores"] = fresh;
       ++outcome.rescored;
     }
+    std::string new_samples;
+    for (size_t i = first_row; i < rows.size(); ++i)
+      new_samples += rows[i].dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    if (new_samples != old_samples) write_file_atomic(samples_path, new_samples);
   }
-  std::string new_samples;
-  for (const auto& row : rows) new_samples += row.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  if (new_samples != old_samples) write_file_atomic(samples_path, new_samples);
 
   // metrics.json: the runner's aggregate over the selected ids in task order; every other field
   // (run identity, malformed count, fields added later) is kept as it was.
@@ -140,7 +146,10 @@ RescoreOutcome rescore_run(const fs::path& dir) {
   // RunStore::write_json's format: dump(2) + newline.
   const std::string new_text = updated.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   outcome.metrics_changed = new_text != old_text;
-  if (outcome.metrics_changed) store.write_json("metrics.json", updated);
+  if (outcome.metrics_changed) {
+    CellLock cell_lock = store.lock_cell();
+    store.write_json("metrics.json", updated);
+  }
   return outcome;
 }
 

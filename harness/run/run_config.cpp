@@ -88,9 +88,14 @@ ParamSpecs generation_specs() {
 }
 
 ParamSpecs output_specs() {
+  ParamSpec groups = spec("sample_groups", ParamType::kInt, 1,
+                          "split the run's samples into this many work units for --shard/--workers/slurm "
+                          "(1: the run is one unit; not in the hash)");
+  groups.min = 1;
   return {spec("dir", ParamType::kString, "runs", "root of the run directories"),
           spec("per_step_accounting", ParamType::kBool, false,
-               "also record per-decode-step KV accounting arrays in samples.jsonl (kv.steps)")};
+               "also record per-decode-step KV accounting arrays in samples.jsonl (kv.steps)"),
+          groups};
 }
 
 const CatalogEntry& find_component(const std::string& kind, const std::string& name,
@@ -264,6 +269,7 @@ json identity_config(const json& resolved, const std::string& model_structure_sh
   }
   id["output"].erase("dir");
   id["output"].erase("per_step_accounting");  // what is recorded, not what is run
+  id["output"].erase("sample_groups");        // how the work is split, not what is run
   id["model"].erase("max_weight_bytes");       // whether the run may start, not what it computes
   id["task"].erase("limit");
   id["task"].erase("ids");

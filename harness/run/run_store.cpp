@@ -3,6 +3,7 @@
 
 #include "harness/error.h"
 #include "harness/run/record_schema.h"
+#include "harness/run/sample_parts.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -61,24 +62,60 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& tex
   fsync_dir(path.parent_path());
 }
 
-RunStore::RunStore(const std::filesystem::path& dir) : dir_(dir), samples_path_(dir / "samples.jsonl") {
+CellLock::CellLock(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / kCellLockName;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  KVBENCH_CHECK_OUTPUT(fd_ >= 0, path.string(), ": cannot open lock file: ", std::strerror(errno));
+  while (::flock(fd_, LOCK_EX) != 0) {
+    const int saved_errno = errno;
+    if (saved_errno == EINTR) continue;
+    ::close(fd_);
+    fd_ = -1;
+    KVBENCH_FAIL(ErrorKind::kOutput, path.string(), ": cannot lock: ", std::strerror(saved_errno));
+  }
+}
+
+void CellLock::release() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+  fd_ = -1;
+}
+
+RunStore::RunStore(const std::filesystem::path& dir, const ShardSpec& shard)
+    : dir_(dir), shard_(shard), samples_path_(dir / samples_part_name(shard)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   KVBENCH_CHECK_OUTPUT(!ec, dir_.string(), ": cannot create run directory: ", ec.message());
-  std::filesystem::path lock = dir_ / ".lock";
+  std::filesystem::path lock = dir_ / part_lock_name(shard_);
   lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   KVBENCH_CHECK_OUTPUT(lock_fd_ >= 0, lock.string(), ": cannot open lock file: ", std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);
     lock_fd_ = -1;
-    KVBENCH_FAIL(ErrorKind::kBusy, dir_.string(),
-                 ": another kvbench process is writing this run directory");
+    KVBENCH_FAIL(ErrorKind::kBusy, dir_.string(), ": another kvbench process is writing ",
+                 shard_.sharded() ? "shard " + shard_.text() + " of " : "", "this run directory");
   }
   load_samples();
+  load_other_parts();
 }
 
 RunStore::~RunStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+  for (int fd : other_lock_fds_) ::close(fd);
+}
+
+void RunStore::lock_all_parts() {
+  for (const auto& path : list_sample_parts(dir_)) {
+    if (path == samples_path_) continue;
+    const std::filesystem::path lock = dir_ / part_lock_name_of(path);
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    KVBENCH_CHECK_OUTPUT(fd >= 0, lock.string(), ": cannot open lock file: ", std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      KVBENCH_FAIL(ErrorKind::kBusy, dir_.string(), ": another kvbench process is writing ", path.filename().string());
+    }
+    other_lock_fds_.push_back(fd);
+  }
+  reload_other_parts();  // as they are now that no writer can append
 }
 
 void RunStore::load_samples() {
@@ -120,6 +157,29 @@ void RunStore::load_samples() {
   }
 }
 
+void RunStore::load_other_parts() {
+  for (const auto& path : list_sample_parts(dir_)) {
+    if (path == samples_path_) continue;
+    // Read-only: a torn last line there is its writer's to cut when it resumes.
+    for (auto& row : read_sample_part(path).rows) {
+      std::string id = row["id"].get<std::string>();
+      auto other = other_part_of_.find(id);
+      KVBENCH_CHECK_INPUT(rows_.count(id) == 0, path.string(), ": field 'id': sample '", id, "' is also recorded in ",
+                          (other == other_part_of_.end() ? samples_path_ : other->second).string(),
+                          " (two writers of different shard layouts ran it; remove one of the two rows and resume)");
+      other_part_of_.emplace(id, path);
+      upgrade_sample_row(row);
+      rows_.emplace(id, std::move(row));
+    }
+  }
+}
+
+void RunStore::reload_other_parts() {
+  for (const auto& [id, path] : other_part_of_) rows_.erase(id);
+  other_part_of_.clear();
+  load_other_parts();
+}
+
 void RunStore::append_sample(const nlohmann::json& row) {
   KVBENCH_ASSERT(row.contains("id") && row["id"].is_string(), "sample row without id");
   std::string id = row["id"].get<std::string>();
@@ -142,8 +202,33 @@ void RunStore::append_sample(const nlohmann::json& row) {
   rows_.emplace(id, row);
 }
 
-size_t RunStore::drop_error_rows() {
+size_t RunStore::drop_error_rows(const std::function<bool(const std::string&)>& mine) {
   size_t dropped = 0;
+  // Other parts first, each only while no writer holds it (its lock is taken without waiting).
+  for (const auto& path : list_sample_parts(dir_)) {
+    if (path == samples_path_) continue;
+    const std::filesystem::path lock = dir_ / part_lock_name_of(path);
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      SamplePart part = read_sample_part(path);
+      std::string text;
+      size_t dropped_here = 0;
+      for (const auto& row : part.rows) {
+        const std::string id = row["id"].get<std::string>();
+        if (row.contains("error") && !row["error"].is_null() && (!mine || mine(id))) {
+          rows_.erase(id);
+          other_part_of_.erase(id);
+          ++dropped_here;
+        } else {
+          text += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        }
+      }
+      if (dropped_here) write_file_atomic(path, text);  // a torn tail there is dropped with them
+      dropped += dropped_here;
+    }
+    ::close(fd);
+  }
   std::string text;
   // Keep file order for the rows that stay.
   std::ifstream in(samples_path_, std::ios::binary);

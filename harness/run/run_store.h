@@ -8,22 +8,51 @@
 // Invariants: a sample id appears at most once in samples.jsonl; a torn last line (a kill during
 // the append) is cut off on open and that sample is redone; one process at a time holds the
 // directory (flock on .lock).
+// Sharded runs (harness/run/shard.h): shard i of N writes samples.shard-<i>-of-<N>.jsonl under its
+// own lock (.lock.shard-<i>-of-<N>) and reads every other part read-only (sample_parts.h), so the
+// store's rows are the union of all parts; an id in two parts is an input error naming both files.
 #pragma once
+
+#include "harness/run/shard.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace kvbench {
 
+// An exclusive flock on the cell lock (sample_parts.h kCellLockName), held while a writer
+// reads and rewrites the files all shards of a cell share; blocks until free (held briefly).
+class CellLock {
+ public:
+  explicit CellLock(const std::filesystem::path& dir);
+  ~CellLock() { release(); }
+  CellLock(CellLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  CellLock(const CellLock&) = delete;
+  CellLock& operator=(const CellLock&) = delete;
+  CellLock& operator=(CellLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd_ = other.fd_;
+      other.fd_ = -1;
+    }
+    return *this;
+  }
+  void release();
+
+ private:
+  int fd_ = -1;
+};
+
 class RunStore {
  public:
-  // Creates the directory if needed, takes the lock (kRun error if another process holds it),
-  // reads samples.jsonl and truncates a torn last line.
-  explicit RunStore(const std::filesystem::path& dir);
+  // Creates the directory if needed, takes the lock of this writer's part (kBusy error if another
+  // process holds it), reads its part and truncates a torn last line, then reads the other parts.
+  explicit RunStore(const std::filesystem::path& dir, const ShardSpec& shard = {});
   ~RunStore();
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
@@ -38,8 +67,18 @@ class RunStore {
   // Appends one row (must have a string "id" not yet recorded) and fsyncs before returning.
   void append_sample(const nlohmann::json& row);
   // Rewrites samples.jsonl without the rows that have a non-null "error" (atomically), so those
-  // samples run again. Returns how many were dropped.
-  size_t drop_error_rows();
+  // samples run again. Returns how many were dropped. Other parts whose writer is not running
+  // (their lock is free) lose their error rows whose id `mine` accepts (all when null) too.
+  size_t drop_error_rows(const std::function<bool(const std::string&)>& mine = nullptr);
+  // Takes the lock of every other part too (kBusy naming it when a writer holds one), held until
+  // the store is destroyed: nothing can append to the run while, e.g., rescore rewrites it.
+  void lock_all_parts();
+  // Reads the other parts again (rows their writers appended since); this part's rows stay.
+  void reload_other_parts();
+  // The file this store appends to.
+  const std::filesystem::path& part_path() const { return samples_path_; }
+  const ShardSpec& shard() const { return shard_; }
+  CellLock lock_cell() const { return CellLock(dir_); }
   // Writes dir/name atomically (temporary file, fsync, rename, fsync of the directory).
   void write_json(const std::string& name, const nlohmann::json& value) const;
   // run.json (status, counts); the only writer of run.json besides record_run_failure.
@@ -48,12 +87,16 @@ class RunStore {
 
  private:
   void load_samples();
+  void load_other_parts();
 
   std::filesystem::path dir_;
+  ShardSpec shard_;
+  std::map<std::string, std::filesystem::path> other_part_of_;  // id -> part, rows of other parts
   std::filesystem::path samples_path_;
   std::map<std::string, nlohmann::json> rows_;
   size_t torn_bytes_dropped_ = 0;
   int lock_fd_ = -1;
+  std::vector<int> other_lock_fds_;
 };
 
 // Writes `text` to `path` atomically (same-directory temporary file, fsync, rename).

@@ -9,6 +9,8 @@
 #include "harness/run/record_schema.h"
 #include "harness/registry.h"
 #include "harness/run/run_store.h"
+#include "harness/run/sample_parts.h"
+#include "harness/run/sharded_run.h"
 #include "harness/task/metric.h"
 
 #include <chrono>
@@ -178,8 +180,10 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   const json& model = plan.run.resolved["model"];
   const std::string weights_sha256 =
       model.contains("path") && model["path"].is_string() ? model_weights_sha256(model["path"].get<std::string>()) : "";
-  RunStore store(plan.dir);
-  if (options.retry_errors) store.drop_error_rows();
+  RunStore store(plan.dir, options.shard);
+  const CellShare share = cell_share(plan, options.shard, options.shard_plan);
+  CellLock cell_lock = store.lock_cell();  // config.json, env.json and run.json are the cell's, shared by its shards
+  if (options.retry_errors) store.drop_error_rows([&share](const std::string& id) { return share.owns_sample(id); });
   const json previous_config = read_json_if_exists(plan.dir / "config.json");
   if (!store.rows().empty() && !options.allow_version_mix) {
     // Samples of one run directory come from one code version and one set of weights.
@@ -208,26 +212,34 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   store.write_json("env.json", env);
 
   std::vector<std::string> selected_ids;
-  size_t already = 0;
+  size_t already = 0, mine = 0, mine_already = 0;  // mine: this shard's samples (all when not sharded)
   for (const auto& s : samples) {
     selected_ids.push_back(s.id);
     already += store.has_sample(s.id) ? 1 : 0;
+    const bool owned = share.owns_sample(s.id);
+    mine += owned ? 1 : 0;
+    mine_already += owned && store.has_sample(s.id) ? 1 : 0;
   }
   RunOutcome outcome;
   outcome.dir = plan.dir;
   outcome.label = plan.label;
-  outcome.skipped = already;
+  outcome.skipped = mine_already;
   // selected_ids: the task order metrics.json aggregates in (`kvbench rescore` re-aggregates in it).
   json run_status = {{"schema_version", kRecordSchemaVersion}, {"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
                      {"recorded", already}, {"malformed", malformed.to_json()},
                      {"selected_ids", selected_ids}};
   store.write_run_status(run_status);
+  const std::string shard_started = now_iso8601();
+  if (options.shard.sharded())
+    store.write_json(shard_status_name(options.shard),
+                     shard_status(options.shard, share, "running", shard_started, "", samples, store.rows(), false));
+  cell_lock.release();
 
   std::optional<Progress> progress;
-  if (options.progress) progress.emplace(plan.label, samples.size(), already);
+  if (options.progress) progress.emplace(plan.label, mine, mine_already);
   bool interrupted = false;
   for (const auto& sample : samples) {
-    if (store.has_sample(sample.id)) continue;
+    if (store.has_sample(sample.id) || !share.owns_sample(sample.id)) continue;
     if (options.stop && options.stop->load()) {
       interrupted = true;
       break;
@@ -258,6 +270,10 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
     if (progress) progress->finish_sample(!row["error"].is_null(), row.value("input_tokens", int64_t{-1}));
   }
   if (progress) progress->finish();
+  // The cell's metrics and status over all parts: every writer rewrites them as it ends, under the
+  // cell lock, so the last to end (who sees every row the others appended) writes the final ones.
+  cell_lock = store.lock_cell();
+  store.reload_other_parts();
 
   outcome.metrics = aggregate_samples(selected_ids, store.rows());
   outcome.metrics["n_samples"]["malformed_skipped"] = malformed.skipped();
@@ -281,6 +297,10 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   run_status["missing"] = n["missing"];
   run_status["interrupted"] = interrupted;
   store.write_run_status(run_status);
+  if (options.shard.sharded())
+    store.write_json(shard_status_name(options.shard),
+                     shard_status(options.shard, share, interrupted ? "interrupted" : "finished", shard_started,
+                                  now_iso8601(), samples, store.rows(), interrupted));
   return outcome;
 }
 

@@ -8,6 +8,7 @@
 
 #include "harness/engine/engine.h"
 #include "harness/run/run_config.h"
+#include "harness/run/shard.h"
 #include "harness/task/metric.h"
 #include "harness/task/task.h"
 
@@ -39,6 +40,9 @@ struct RunOptions {
   bool progress = true;
   // Resume a run recorded by another code version or other weights (otherwise an input error).
   bool allow_version_mix = false;
+  // Run only this shard's samples of the cell (harness/run/shard.h), appending to its own part.
+  ShardSpec shard;
+  const ShardPlan* shard_plan = nullptr;  // the sweep's units dealt to shard.count shards (when sharded)
 };
 
 struct RunOutcome {
