@@ -19,6 +19,7 @@ const char* param_type_name(ParamType type) {
     case ParamType::kFloatList: return "list of numbers";
     case ParamType::kStringList: return "list of strings";
     case ParamType::kObject: return "mapping";
+    case ParamType::kBudget: return "budget (tokens, fraction or \"P%\")";
   }
   return "?";
 }
@@ -102,6 +103,22 @@ std::string closest_match(const std::string& word, const std::vector<std::string
   return best_distance <= limit ? best : "";
 }
 
+const std::vector<std::string>& budget_roles() {
+  static const std::vector<std::string> roles = {"sink", "local", "outliers", "selected"};
+  return roles;
+}
+
+nlohmann::json budget_by_role(const ParamSpecs& specs, const nlohmann::json& params) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& spec : specs) {
+    if (spec.budget_role.empty()) continue;
+    out[spec.budget_role] = {{"param", spec.name},
+                             {"value", params.is_object() && params.contains(spec.name) ? params[spec.name]
+                                                                                         : spec.default_value}};
+  }
+  return out;
+}
+
 nlohmann::json default_params(const ParamSpecs& specs) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& s : specs) out[s.name] = s.default_value;
@@ -153,6 +170,19 @@ nlohmann::json resolve_params(const ParamSpecs& specs, const nlohmann::json& giv
           check_scalar(spec, element, v[i], str_cat(path, "[", i, "]"), locate);
         break;
       }
+      case ParamType::kBudget:
+        if (!is_number(v) && !v.is_string())
+          KVBENCH_FAIL(ErrorKind::kConfig, where(locate, path), path,
+                       ": expected a budget: a token count >= 0 (2048), a fraction of the prompt in (0, 1) "
+                       "(0.03125) or a percentage (\"3.125%\"), got ", v.dump());
+        if (spec.check) {
+          try {
+            spec.check(v, path);
+          } catch (const Error& e) {
+            KVBENCH_FAIL(ErrorKind::kConfig, where(locate, path), e.what());
+          }
+        }
+        break;
       case ParamType::kObject:
         if (!v.is_object())
           KVBENCH_FAIL(ErrorKind::kConfig, where(locate, path), path, ": expected a mapping, got ",
@@ -161,7 +191,9 @@ nlohmann::json resolve_params(const ParamSpecs& specs, const nlohmann::json& giv
       default:
         check_scalar(spec, spec.type, v, path, locate);
     }
-    if (spec.type == ParamType::kFloat) v = v.get<double>();
+    // Numbers of float and budget parameters are stored as doubles (so 2048 and 2048.0 hash alike);
+    // budget strings ("3.125%") are kept as written.
+    if (spec.type == ParamType::kFloat || (spec.type == ParamType::kBudget && is_number(v))) v = v.get<double>();
     out[spec.name] = v;
   }
   return out;

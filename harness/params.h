@@ -15,7 +15,9 @@
 
 namespace kvbench {
 
-enum class ParamType { kBool, kInt, kFloat, kString, kIntList, kFloatList, kStringList, kObject };
+// kBudget: an attention budget, a token count >= 0, a fraction of the prompt in (0, 1) or a
+// percentage string "P%" (harness/kv/budget.h parses it; budget_param() declares one).
+enum class ParamType { kBool, kInt, kFloat, kString, kIntList, kFloatList, kStringList, kObject, kBudget };
 
 const char* param_type_name(ParamType type);
 
@@ -28,7 +30,13 @@ struct ParamSpec {
   std::optional<double> max;
   std::vector<std::string> choices;   // allowed values for strings; empty: any
   bool required = false;
-  bool nullable = false;              // null is an accepted value (e.g. "budget_tokens: null")
+  bool nullable = false;              // null is an accepted value (e.g. "max_new_tokens: null")
+  // kBudget: the budget parser, run on the value at config time (harness/kv/budget.h
+  // budget_param() fills it); throws a config Error naming the key and the accepted forms.
+  std::function<void(const nlohmann::json& value, const std::string& key_path)> check;
+  // The part of the method's attention budget this parameter sets, one of budget_roles() (the
+  // fields of LayerBudget, harness/kv/method.h); empty: not a budget parameter.
+  std::string budget_role;
 };
 
 using ParamSpecs = std::vector<ParamSpec>;
@@ -42,6 +50,15 @@ using LocateFn = std::function<std::string(const std::string& key_path)>;
 // its location. Returns the resolved object (every spec'd key present; required ones checked).
 nlohmann::json resolve_params(const ParamSpecs& specs, const nlohmann::json& given,
                               const std::string& key_prefix, const LocateFn& locate);
+
+// The roles of an attention budget, as LayerBudget reports them per layer: sink (prefix kept
+// exactly), local (recent window kept exactly), outliers (rows/chunks kept exactly), selected
+// (chosen per step by the method's scoring rule).
+const std::vector<std::string>& budget_roles();
+
+// {role: {"param": name, "value": resolved value}} for the specs that have a budget_role; params
+// are the resolved parameters (resolve_params). Roles no parameter sets are absent.
+nlohmann::json budget_by_role(const ParamSpecs& specs, const nlohmann::json& params);
 
 // JSON object of the defaults (null where a parameter has none).
 nlohmann::json default_params(const ParamSpecs& specs);

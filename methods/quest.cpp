@@ -216,9 +216,10 @@ class Quest : public KVMethod {
 };
 
 ParamSpecs quest_params() {
-  ParamSpec budget{"token_budget", ParamType::kFloat, 2048,
-                   "tokens attended per query head per step: tokens (>= 1) or a fraction of the prompt (< 1)",
-                   0.0};
+  ParamSpec budget = budget_param("token_budget", 2048,
+                                  "tokens attended per query head per step: tokens, a fraction of the prompt "
+                                  "(< 1) or \"P%\"",
+                                  "selected");
   ParamSpec page{"page_size", ParamType::kInt, 16, "tokens per page (one min/max digest per page)", 1.0};
   ParamSpec min_pages{"min_pages", ParamType::kInt, 3, "pages attended at least, whatever the budget", 1.0};
   ParamSpec dense{"dense_layers", ParamType::kInt, 2, "first layers that always attend densely", 0.0};

@@ -274,14 +274,18 @@ class ShadowKV : public KVMethod {
 
 ParamSpecs shadowkv_params() {
   return {
-      {"sparse_budget", ParamType::kFloat, 2048,
-       "tokens selected per KV head per step: a token count (>= 1) or a fraction of the prompt (< 1); "
-       "rounded down to whole chunks",
-       0.0},
+      budget_param("sparse_budget", 2048,
+                   "tokens selected per KV head per step: a token count, a fraction of the prompt (< 1) or "
+                   "\"P%\"; rounded down to whole chunks",
+                   "selected"),
       {"rank", ParamType::kInt, 160, "rank of the pre-RoPE key SVD (clamped to min(S, Hkv*d))", 1.0},
       {"chunk_size", ParamType::kInt, 8, "tokens per chunk (one landmark each)", 1.0},
-      {"local_chunks", ParamType::kInt, 4, "chunks of the prompt tail kept exactly (plus the alignment remainder)", 0.0},
-      {"outlier_chunks", ParamType::kInt, 48, "chunks per KV head with the lowest min cosine kept exactly", 0.0},
+      with_budget_role({"local_chunks", ParamType::kInt, 4,
+                        "chunks of the prompt tail kept exactly (plus the alignment remainder)", 0.0},
+                       "local"),
+      with_budget_role({"outlier_chunks", ParamType::kInt, 48,
+                        "chunks per KV head with the lowest min cosine kept exactly", 0.0},
+                       "outliers"),
       {"reuse_hits", ParamType::kBool, true,
        "keep chunks resident from the previous step (CPU class); false re-fetches every selected chunk"},
       {"svd", ParamType::kString, "exact",

@@ -154,6 +154,8 @@ class StreamingLLM : public KVMethod {
 ParamSpecs streaming_llm_params() {
   ParamSpec sink{"sink_tokens", ParamType::kInt, 4, "attention-sink tokens kept from the start", 0.0};
   ParamSpec recent{"recent_tokens", ParamType::kInt, 2000, "most recent tokens kept", 1.0};
+  sink.budget_role = "sink";
+  recent.budget_role = "local";
   ParamSpec reassign{"reassign_positions", ParamType::kBool, true,
                      "RoPE at cache positions (reference) instead of original positions (kvpress)"};
   return {sink, recent, reassign};

@@ -245,10 +245,13 @@ ParamSpecs yakv_params() {
         {prefix + "_grid_size", ParamType::kInt, 256, std::string("HIGGS grid size N of the ") + what, 2.0, 256.0}};
   };
   ParamSpecs specs = {
-      {"sparse_budget", ParamType::kFloat, 0.03125,
-       "tokens selected per KV head each step: a fraction of the prompt (< 1) or a token count", 0.0},
-      {"local_budget", ParamType::kFloat, 64, "last prompt tokens kept exactly: tokens, or a fraction (< 1)", 0.0},
-      {"outlier_budget", ParamType::kInt, 0, "first prompt tokens kept exactly (chunk-1 'outliers')", 0.0},
+      budget_param("sparse_budget", 0.03125,
+                   "tokens selected per KV head each step: a fraction of the prompt (< 1), \"P%\" or a token count",
+                   "selected"),
+      budget_param("local_budget", 64, "last prompt tokens kept exactly: tokens, a fraction (< 1) or \"P%\"", "local"),
+      with_budget_role({"outlier_budget", ParamType::kInt, 0,
+                        "first prompt tokens kept exactly (chunk-1 'outliers')", 0.0},
+                       "outliers"),
       {"landmark_quantization", ParamType::kString, "higgs", "landmark format: HIGGS or exact", {}, {}, q},
       {"landmark_group", ParamType::kInt, 128, "Hadamard group of the landmark quantizer", 1.0},
       {"key_quantization", ParamType::kString, "higgs", "key store format (pre-RoPE keys)", {}, {}, q},

@@ -16,6 +16,7 @@
 // [prefix | selected | suffix + generated] for every KV head; exact attention over them.
 // Batches: one unpadded sequence.
 #include "harness/kv/attention.h"
+#include "harness/kv/budget.h"
 #include "harness/kv/method.h"
 #include "harness/kv/slot_store.h"
 #include "methods/yakv_stores.h"
@@ -49,9 +50,9 @@ Split split_lengths(int64_t s, float prefix_ratio, float sparse_ratio, float suf
 class YakvGpu : public YakvMethod {
  public:
   explicit YakvGpu(const nlohmann::json& p)
-      : prefix_ratio_(p["prefix_budget"].get<float>()),
-        sparse_ratio_(p["sparse_budget"].get<float>()),
-        suffix_ratio_(p["suffix_budget"].get<float>()),
+      : prefix_ratio_(static_cast<float>(parse_budget_fraction(p["prefix_budget"], "method.params.prefix_budget"))),
+        sparse_ratio_(static_cast<float>(parse_budget_fraction(p["sparse_budget"], "method.params.sparse_budget"))),
+        suffix_ratio_(static_cast<float>(parse_budget_fraction(p["suffix_budget"], "method.params.suffix_budget"))),
         min_prune_(p["min_seqlen_to_prune"].get<int64_t>()),
         quantize_landmarks_(p["quantize_landmarks"].get<bool>()),
         kv_dtype_name_(p["kv_cache_dtype"].get<std::string>()),
@@ -235,9 +236,12 @@ class YakvGpu : public YakvMethod {
 
 ParamSpecs yakv_gpu_params() {
   return {
-      {"prefix_budget", ParamType::kFloat, 0.00625, "fraction of the prompt kept at its start (sinks)", 0.0, 1.0},
-      {"sparse_budget", ParamType::kFloat, 0.015625, "fraction of the prompt selected per KV head each step", 0.0, 1.0},
-      {"suffix_budget", ParamType::kFloat, 0.00625, "fraction of the prompt kept at its end (local window)", 0.0, 1.0},
+      budget_param("prefix_budget", 0.00625, "fraction of the prompt kept at its start (sinks), or \"P%\"", "sink",
+                   /*fractions_only=*/true),
+      budget_param("sparse_budget", 0.015625, "fraction of the prompt selected per KV head each step, or \"P%\"",
+                   "selected", /*fractions_only=*/true),
+      budget_param("suffix_budget", 0.00625, "fraction of the prompt kept at its end (local window), or \"P%\"",
+                   "local", /*fractions_only=*/true),
       {"min_seqlen_to_prune", ParamType::kInt, 512, "prompts up to this length are not pruned; pruned length floor", 0.0},
       {"quantize_landmarks", ParamType::kBool, true, "2-bit HIGGS landmarks (false: bf16 landmarks)"},
       {"kv_cache_dtype", ParamType::kString, "fp8_e4m3", "storage format of every key and value", {}, {},

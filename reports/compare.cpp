@@ -180,9 +180,9 @@ CompareResult compare_runs(const std::vector<RunRecord>& base_runs, const std::v
       const char* pointer;
       bool peak;
     };
-    for (const MemoryField& f : {MemoryField{"peak_device_bytes", "/kv/peak_device_bytes", true},
-                                 MemoryField{"kv_device_bytes", "/kv/kv_device_bytes", false},
-                                 MemoryField{"kv_host_bytes", "/kv/host_bytes", false},
+    for (const MemoryField& f : {MemoryField{"peak_device_bytes_total", "/kv/peak_device_bytes_total", true},
+                                 MemoryField{"kv_row_device_bytes", "/kv/kv_row_device_bytes", false},
+                                 MemoryField{"host_bytes_total", "/kv/host_bytes_total", false},
                                  MemoryField{"host_to_device_bytes_per_step", "/kv/host_to_device_bytes_per_step_mean", false}}) {
       std::vector<double> bv, nv;
       json::json_pointer p(f.pointer);

@@ -150,7 +150,7 @@ std::vector<PlotFile> write_plots(const ResultGrid& grid, const std::vector<RunR
       {"ttft_vs_context", "Time to first token vs context length", "TTFT (ms)", "/timing/ttft_ms"_json_pointer, 1.0},
       {"tpot_vs_context", "Time per output token vs context length", "TPOT (ms)", "/timing/tpot_ms"_json_pointer, 1.0},
       {"memory_vs_context", "Peak KV device memory vs context length", "peak KV + metadata on device (MiB)",
-       "/kv/peak_device_bytes"_json_pointer, 1.0 / (1024.0 * 1024.0)}};
+       "/kv/peak_device_bytes_total"_json_pointer, 1.0 / (1024.0 * 1024.0)}};
   for (const auto& cp : context_plots) {
     LineChart chart;
     chart.title = cp.title;

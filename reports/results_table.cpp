@@ -54,7 +54,7 @@ Table results_table(const std::vector<RunRecord>& runs) {
       row.push_back(c);
     }
     row.push_back(text_cell(format_fixed(kv_mean(r, {"tokens_attended_mean", "tokens_attended"}), 1)));
-    std::string mib = format_fixed(kv_mean(r, {"device_bytes"}) / (1024.0 * 1024.0), 2);
+    std::string mib = format_fixed(kv_mean(r, {"device_bytes_total"}) / (1024.0 * 1024.0), 2);
     if (!one_device && mib != "-") mib += " (" + (r.device.empty() ? std::string("unknown device") : r.device) + ")";
     row.push_back(text_cell(mib));
     row.push_back(text_cell(r.status));

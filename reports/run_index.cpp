@@ -2,6 +2,7 @@
 #include "reports/run_index.h"
 
 #include "harness/error.h"
+#include "harness/run/record_schema.h"
 
 #include <algorithm>
 #include <fstream>
@@ -109,6 +110,9 @@ RunRecord load_run(const fs::path& dir) {
   r.metrics = read_json_file(dir / "metrics.json", false);
   r.run_json = read_json_file(dir / "run.json", false);
   r.samples = read_samples(dir / "samples.jsonl");
+  // Runs recorded under an older schema read under today's field names.
+  upgrade_metrics(r.metrics);
+  for (json& row : r.samples) upgrade_sample_row(row);
 
   const json& c = r.config;
   r.task = string_at(c, "/task/name"_json_pointer);

@@ -232,15 +232,15 @@ Table memory_table(const ResultGrid& grid) {
       std::vector<TableCell> row = key_cells(grid, r);
       row.push_back(text_cell(task));
       row.push_back(text_cell(device.empty() ? "unknown" : device));
-      auto peak = sample_values(*cell, "/kv/peak_device_bytes"_json_pointer);
+      auto peak = sample_values(*cell, "/kv/peak_device_bytes_total"_json_pointer);
       row.push_back(text_cell(std::to_string(peak.size()) + (cell->flag.empty() ? "" : " [" + cell->flag + "]")));
       row.back().raw = std::to_string(peak.size());
       row.back().flag = cell->flag;
       // Peak: the largest over samples; the others: means over samples. CSV keeps exact bytes.
       const double values[] = {max_or_nan(peak),
-                               mean_or_nan(sample_values(*cell, "/kv/kv_device_bytes"_json_pointer)),
+                               mean_or_nan(sample_values(*cell, "/kv/kv_row_device_bytes"_json_pointer)),
                                mean_or_nan(sample_values(*cell, "/kv/metadata_device_bytes"_json_pointer)),
-                               mean_or_nan(sample_values(*cell, "/kv/host_bytes"_json_pointer)),
+                               mean_or_nan(sample_values(*cell, "/kv/host_bytes_total"_json_pointer)),
                                mean_or_nan(sample_values(*cell, "/kv/host_to_device_bytes_per_step_mean"_json_pointer))};
       for (double v : values) {
         TableCell c = text_cell(mib_text(v));
@@ -250,7 +250,7 @@ Table memory_table(const ResultGrid& grid) {
       t.rows.push_back(row);
     }
   }
-  t.notes.push_back("peak: largest per-sample kv.peak_device_bytes; other columns: means over samples. "
+  t.notes.push_back("peak: largest per-sample kv.peak_device_bytes_total; other columns: means over samples. "
                     "CSV columns hold bytes.");
   t.notes.push_back(kStatusNote);
   return t;

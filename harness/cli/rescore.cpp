@@ -3,6 +3,7 @@
 
 #include "harness/error.h"
 #include "harness/run/aggregate.h"
+#include "harness/run/record_schema.h"
 #include "harness/run/run_store.h"
 #include "harness/run/runner.h"
 #include "harness/task/task.h"
@@ -77,6 +78,7 @@ RescoreOutcome rescore_run(const fs::path& dir) {
       json& row = rows.back();
       KVBENCH_CHECK_INPUT(row.contains("id") && row["id"].is_string(), samples_path.string(), ":", number,
                           ": field 'id': missing");
+      upgrade_sample_row(row);  // a rescored run is rewritten in today's record schema
       file_order.push_back(row["id"].get<std::string>());
       if (row.contains("error") && !row["error"].is_null()) continue;
       KVBENCH_CHECK_INPUT(row.contains("prediction") && row["prediction"].is_string(), samples_path.string(), ":",
@@ -104,6 +106,7 @@ RescoreOutcome rescore_run(const fs::path& dir) {
   std::map<std::string, json> by_id;
   for (const auto& row : rows) by_id[row["id"].get<std::string>()] = row;
   json fresh = aggregate_samples(selected, by_id);
+  fresh["schema_version"] = kRecordSchemaVersion;
   // The official aggregates as the runner computes them, over the same samples in task order.
   std::vector<Sample> ordered;
   for (const auto& id : selected) {

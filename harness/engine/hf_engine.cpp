@@ -150,9 +150,10 @@ class HfEngine : public Engine {
                   {"ttft_ms", result.prefill_ms},
                   {"decode_ms", decode_total},
                   {"tpot_ms", result.decode_ms.empty() ? 0.0 : decode_total / result.decode_ms.size()}};
-    out.memory = {{"kv_device_bytes", result.kv.device_bytes},
-                  {"kv_host_bytes", result.kv.host_bytes},
-                  {"kv_peak_device_bytes", result.kv.peak_device_bytes},
+    // The same names as in `kv` mean the same numbers (harness/run/record_schema.h).
+    out.memory = {{"device_bytes_total", result.kv.device_bytes},
+                  {"host_bytes_total", result.kv.host_bytes},
+                  {"peak_device_bytes_total", result.kv.peak_device_bytes},
                   {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
     out.kv = kv_accounting_record(result, generation.per_step_accounting);
     json stats = method_->stats();

@@ -3,10 +3,11 @@
 //   tokens_attended                KV rows one KV head of one sequence attended at the last decode
 //                                  step (mean over layers/heads/sequences; after prefill when no step)
 //   tokens_attended_mean           the same, averaged over decode steps (null without decode steps)
-//   device_bytes                   persistent device bytes at the end = kv_device_bytes +
-//   kv_device_bytes                  metadata_device_bytes (KV rows / selection metadata)
+//   device_bytes_total             persistent device bytes at the end = kv_row_device_bytes +
+//   kv_row_device_bytes              metadata_device_bytes (KV rows / selection metadata)
 //   metadata_device_bytes
-//   peak_device_bytes, host_bytes  peak device (persistent + transient), resident host bytes
+//   peak_device_bytes_total        peak device bytes (persistent + transient)
+//   host_bytes_total               resident host bytes (offloaded KV)
 //   host_to_device_bytes           bytes moved host->device in the whole generation
 //   host_to_device_bytes_prefill   ... of which during prefill (first token included)
 //   host_to_device_bytes_per_step_mean / _max   per decode step (null without decode steps)
@@ -15,7 +16,7 @@
 //                                  [...], "selected": [...], "generated": [...], "total": [...]}
 //   budget_sink ... budget_total   the means of those lists over layers
 //   steps (per_step only)          per decode step: tokens_attended, host_to_device_bytes (moved
-//                                  in that step), device_bytes, cache_hit_rate (null: no lookups)
+//                                  in that step), device_bytes_total, cache_hit_rate (null: no lookups)
 // Methods that report no layer budgets get neither layer_budgets nor budget_* fields.
 #include "harness/engine/kv_accounting.h"
 
@@ -35,11 +36,11 @@ json hit_rate(int64_t hits, int64_t lookups) {
 json kv_accounting_record(const GenerateResult& result, bool per_step) {
   const KVMemory& end = result.kv;
   json out = {{"tokens_attended", end.tokens_attended},
-              {"device_bytes", end.device_bytes},
-              {"kv_device_bytes", end.kv_device_bytes},
+              {"device_bytes_total", end.device_bytes},
+              {"kv_row_device_bytes", end.kv_device_bytes},
               {"metadata_device_bytes", end.metadata_device_bytes},
-              {"peak_device_bytes", end.peak_device_bytes},
-              {"host_bytes", end.host_bytes},
+              {"peak_device_bytes_total", end.peak_device_bytes},
+              {"host_bytes_total", end.host_bytes},
               {"host_to_device_bytes", end.host_to_device_bytes},
               {"host_to_device_bytes_prefill", result.kv_after_prefill.host_to_device_bytes},
               {"cache_hits", end.cache_hits},
@@ -96,7 +97,7 @@ json kv_accounting_record(const GenerateResult& result, bool per_step) {
   if (per_step) {
     out["steps"] = {{"tokens_attended", step_tokens},
                     {"host_to_device_bytes", step_h2d},
-                    {"device_bytes", step_device},
+                    {"device_bytes_total", step_device},
                     {"cache_hit_rate", step_hit_rate}};
   }
   return out;

@@ -29,8 +29,8 @@ bool parse_number(const std::string& text, double& out) {
 }
 
 TokenBudget from_number(double value, const std::string& param, const std::string& shown) {
-  KVBENCH_CHECK_CONFIG(std::isfinite(value) && value >= 0, param, ": budget ", shown,
-                       " must be a fraction in (0, 1), a percentage \"P%\" or a token count >= 0");
+  KVBENCH_CHECK_CONFIG(std::isfinite(value) && value >= 0, param, ": budget ", shown, " is negative or not finite; ",
+                       kBudgetForms);
   TokenBudget b;
   if (value > 0 && value < 1) {
     b.is_fraction = true;
@@ -38,29 +38,36 @@ TokenBudget from_number(double value, const std::string& param, const std::strin
     return b;
   }
   KVBENCH_CHECK_CONFIG(value == std::floor(value) && value < 9.0e15, param, ": budget ", shown,
-                       " is neither a fraction in (0, 1) nor a whole number of tokens");
+                       " is neither a fraction in (0, 1) nor a whole number of tokens; ", kBudgetForms);
   b.tokens = static_cast<int64_t>(value);
   return b;
 }
 
 }  // namespace
 
+const char* const kBudgetForms =
+    "accepted: a token count >= 0 (2048 or \"2048\"), a fraction of the prompt in (0, 1) (0.03125) or a "
+    "percentage \"P%\" with P in [0, 100] (\"3.125%\")";
+const char* const kFractionBudgetForms =
+    "accepted: a fraction of the prompt in [0, 1] (0.03125) or a percentage \"P%\" with P in [0, 100] "
+    "(\"3.125%\")";
+
 TokenBudget TokenBudget::parse(const nlohmann::json& value, const std::string& param) {
   if (value.is_number_integer() || value.is_number_unsigned()) {
     KVBENCH_CHECK_CONFIG(!value.is_number_integer() || value.get<int64_t>() >= 0, param, ": budget ",
-                         value.dump(), " must not be negative");
+                         value.dump(), " must not be negative; ", kBudgetForms);
     return from_number(value.get<double>(), param, value.dump());
   }
   if (value.is_number_float()) return from_number(value.get<double>(), param, value.dump());
-  KVBENCH_CHECK_CONFIG(value.is_string(), param, ": budget must be a number or a string like \"3.125%\" or \"2048\", got ",
-                       value.dump());
+  KVBENCH_CHECK_CONFIG(value.is_string(), param, ": budget must be a number or a string, got ", value.dump(), "; ",
+                       kBudgetForms);
   std::string text = value.get<std::string>();
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
   double number = 0;
   if (!text.empty() && text.back() == '%') {
     const std::string digits = text.substr(0, text.size() - 1);
     KVBENCH_CHECK_CONFIG(parse_number(digits, number) && number >= 0 && number <= 100, param, ": budget ",
-                         value.dump(), " is not a percentage in [0%, 100%]");
+                         value.dump(), " is not a percentage in [0%, 100%]; ", kBudgetForms);
     TokenBudget b;
     if (number > 0) {
       b.is_fraction = true;
@@ -69,7 +76,7 @@ TokenBudget TokenBudget::parse(const nlohmann::json& value, const std::string& p
     return b;
   }
   KVBENCH_CHECK_CONFIG(parse_number(text, number), param, ": budget ", value.dump(),
-                       " is not a number, a percentage \"P%\" or a token count");
+                       " is not a number, a percentage or a token count; ", kBudgetForms);
   return from_number(number, param, value.dump());
 }
 
@@ -90,6 +97,41 @@ std::string TokenBudget::describe() const {
     out << tokens << " tokens";
   }
   return out.str();
+}
+
+double parse_budget_fraction(const nlohmann::json& value, const std::string& param) {
+  double number = 0;
+  if (value.is_number() && !value.is_boolean()) {
+    number = value.get<double>();
+  } else if (value.is_string()) {
+    std::string text = value.get<std::string>();
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+    KVBENCH_CHECK_CONFIG(!text.empty() && text.back() == '%' && parse_number(text.substr(0, text.size() - 1), number),
+                         param, ": budget ", value.dump(), " is not a fraction of the prompt; ", kFractionBudgetForms);
+    number /= 100.0;
+  } else {
+    KVBENCH_FAIL(ErrorKind::kConfig, param, ": budget must be a number or a string, got ", value.dump(), "; ",
+                 kFractionBudgetForms);
+  }
+  KVBENCH_CHECK_CONFIG(std::isfinite(number) && number >= 0 && number <= 1, param, ": budget ", value.dump(),
+                       " is not a fraction of the prompt in [0, 1]; ", kFractionBudgetForms);
+  return number;
+}
+
+ParamSpec budget_param(const std::string& name, const nlohmann::json& default_value, const std::string& help,
+                       const std::string& role, bool fractions_only) {
+  ParamSpec spec;
+  spec.name = name;
+  spec.type = ParamType::kBudget;
+  spec.default_value = default_value;
+  spec.help = help;
+  spec.budget_role = role;
+  if (fractions_only) {
+    spec.check = [](const nlohmann::json& v, const std::string& path) { parse_budget_fraction(v, path); };
+  } else {
+    spec.check = [](const nlohmann::json& v, const std::string& path) { TokenBudget::parse(v, path); };
+  }
+  return spec;
 }
 
 }  // namespace kvbench

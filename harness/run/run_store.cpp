@@ -2,6 +2,7 @@
 #include "harness/run/run_store.h"
 
 #include "harness/error.h"
+#include "harness/run/record_schema.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -114,6 +115,7 @@ void RunStore::load_samples() {
     std::string id = row["id"].get<std::string>();
     KVBENCH_CHECK_INPUT(rows_.count(id) == 0, samples_path_.string(), ":", line_no,
                         ": field 'id': sample '", id, "' is recorded twice");
+    upgrade_sample_row(row);  // rows of an older schema aggregate under today's names
     rows_.emplace(id, std::move(row));
   }
 }
@@ -167,7 +169,7 @@ void RunStore::write_json(const std::string& name, const nlohmann::json& value) 
 
 void record_run_failure(const std::filesystem::path& dir, const std::string& error) {
   if (!std::filesystem::is_directory(dir)) return;
-  nlohmann::json status = {{"status", "failed"}, {"error", error}};
+  nlohmann::json status = {{"schema_version", kRecordSchemaVersion}, {"status", "failed"}, {"error", error}};
   write_file_atomic(dir / RunStore::kRunStatusFile,
                     status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }

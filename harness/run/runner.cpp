@@ -6,6 +6,8 @@
 #include "harness/error.h"
 #include "harness/run/model_identity.h"
 #include "harness/run/progress.h"
+#include "harness/run/record_schema.h"
+#include "harness/registry.h"
 #include "harness/run/run_store.h"
 #include "harness/task/metric.h"
 
@@ -59,6 +61,27 @@ json read_json_if_exists(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in.good()) return nullptr;
   return json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// metrics.json "budget": the run's attention budget, so reports never parse it back out of the
+// label. label: the budget part of the run label (the run directory's last component before
+// "__<hash>"); roles: {role: {"param", "value"}} as configured (budget_by_role); tokens_mean:
+// {role: mean over samples of the per-layer mean resolved tokens} from kv.budget_<role> (absent when
+// the method reports no layer budgets).
+json budget_record(const json& resolved, const std::string& label, const json& kv_aggregate) {
+  json out = {{"label", label.substr(label.rfind('/') + 1)}, {"roles", json::object()},
+              {"tokens_mean", json::object()}};
+  const json& method = resolved["method"];
+  const auto& methods = catalog()["method"];
+  auto it = methods.find(method["name"].get<std::string>());
+  if (it != methods.end()) out["roles"] = budget_by_role(it->second.params, method["params"]);
+  std::vector<std::string> parts = budget_roles();
+  parts.push_back("total");
+  for (const auto& role : parts) {
+    const std::string key = "budget_" + role;
+    if (kv_aggregate.is_object() && kv_aggregate.contains(key)) out["tokens_mean"][role] = kv_aggregate[key]["mean"];
+  }
+  return out;
 }
 
 }  // namespace
@@ -195,7 +218,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   outcome.label = plan.label;
   outcome.skipped = already;
   // selected_ids: the task order metrics.json aggregates in (`kvbench rescore` re-aggregates in it).
-  json run_status = {{"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
+  json run_status = {{"schema_version", kRecordSchemaVersion}, {"status", "running"}, {"started", now_iso8601()}, {"selected", samples.size()},
                      {"recorded", already}, {"malformed", malformed.to_json()},
                      {"selected_ids", selected_ids}};
   store.write_run_status(run_status);
@@ -210,7 +233,7 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
       break;
     }
     json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata},
-                {"kvbench_version", code}};
+                {"kvbench_version", code}, {"schema_version", kRecordSchemaVersion}};
     auto start = std::chrono::steady_clock::now();
     try {
       GenerationSettings generation = generation_for(sample, plan.run.resolved);
@@ -239,12 +262,14 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   outcome.metrics = aggregate_samples(selected_ids, store.rows());
   outcome.metrics["n_samples"]["malformed_skipped"] = malformed.skipped();
   outcome.metrics["official"] = official_aggregates(metric_names, metrics, samples, store.rows());
+  outcome.metrics["schema_version"] = kRecordSchemaVersion;
   outcome.metrics["run"] = {{"hash", plan.hash}, {"label", plan.label},
                             {"task", plan.run.resolved["task"]["name"]},
                             {"protocol", plan.run.resolved["task"]["protocol"]},
                             {"model", plan.run.resolved["model"]["name"]},
                             {"method", plan.run.resolved["method"]["name"]},
                             {"method_params", plan.run.resolved["method"]["params"]}};
+  outcome.metrics["budget"] = budget_record(plan.run.resolved, plan.label, outcome.metrics.value("kv", json::object()));
   store.write_json("metrics.json", outcome.metrics);
   const json& n = outcome.metrics["n_samples"];
   bool complete = !interrupted && n["missing"] == 0 && n["errors"] == 0;

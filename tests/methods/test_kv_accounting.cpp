@@ -43,11 +43,11 @@ TEST(KVAccounting, RecordDerivesPerStepFiguresFromCumulativeCounters) {
   json rec = kv_accounting_record(synthetic(), /*per_step=*/false);
   EXPECT_DOUBLE_EQ(rec["tokens_attended"].get<double>(), 14);
   EXPECT_DOUBLE_EQ(rec["tokens_attended_mean"].get<double>(), 12);
-  EXPECT_EQ(rec["device_bytes"], 930);
-  EXPECT_EQ(rec["kv_device_bytes"], 830);
+  EXPECT_EQ(rec["device_bytes_total"], 930);
+  EXPECT_EQ(rec["kv_row_device_bytes"], 830);
   EXPECT_EQ(rec["metadata_device_bytes"], 100);
-  EXPECT_EQ(rec["peak_device_bytes"], 937);
-  EXPECT_EQ(rec["host_bytes"], 5000);
+  EXPECT_EQ(rec["peak_device_bytes_total"], 937);
+  EXPECT_EQ(rec["host_bytes_total"], 5000);
   EXPECT_EQ(rec["host_to_device_bytes"], 2000);
   EXPECT_EQ(rec["host_to_device_bytes_prefill"], 1000);
   EXPECT_DOUBLE_EQ(rec["host_to_device_bytes_per_step_mean"].get<double>(), 1000.0 / 3);  // 300, 100, 600
@@ -67,7 +67,7 @@ TEST(KVAccounting, RecordDerivesPerStepFiguresFromCumulativeCounters) {
   json steps = kv_accounting_record(synthetic(), /*per_step=*/true)["steps"];
   EXPECT_EQ(steps["tokens_attended"], json({10.0, 12.0, 14.0}));
   EXPECT_EQ(steps["host_to_device_bytes"], json({300, 100, 600}));
-  EXPECT_EQ(steps["device_bytes"], json({910, 920, 930}));
+  EXPECT_EQ(steps["device_bytes_total"], json({910, 920, 930}));
   EXPECT_EQ(steps["cache_hit_rate"], json({0.5, 0.75, nullptr}));  // the last step looked nothing up
 }
 

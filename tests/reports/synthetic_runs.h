@@ -6,6 +6,7 @@
 #pragma once
 
 #include "harness/run/aggregate.h"
+#include "harness/run/record_schema.h"
 
 #include <nlohmann/json.hpp>
 
@@ -56,7 +57,8 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ro
   std::ofstream samples(dir / "samples.jsonl");
   for (const auto& s : r.samples) {
     json row = {{"id", s.id}, {"prompt_sha256", s.prompt_sha256.empty() ? "sha-" + s.id : s.prompt_sha256},
-                {"references", {"ref"}}, {"metadata", s.metadata}};
+                {"references", {"ref"}}, {"metadata", s.metadata},
+                {"schema_version", kRecordSchemaVersion}};
     if (s.error) {
       row["error"] = "boom";
       row["timing"] = {{"sample_ms", 1.0}};
@@ -68,9 +70,10 @@ inline std::filesystem::path write_synthetic_run(const std::filesystem::path& ro
       row["scores"] = {{"acc", s.score}};
       row["timing"] = {{"ttft_ms", s.ttft_ms}, {"tpot_ms", s.tpot_ms}};
       double total = r.budget_total > 0 ? r.budget_total : s.input_tokens;
-      row["kv"] = {{"budget_total", total}, {"budget_generated", 3.0}, {"peak_device_bytes", s.peak_device_bytes},
-                   {"kv_device_bytes", s.peak_device_bytes / 2}, {"metadata_device_bytes", 100.0},
-                   {"host_bytes", 0.0}, {"host_to_device_bytes_per_step_mean", 0.0}, {"device_bytes", s.peak_device_bytes}};
+      row["kv"] = {{"budget_total", total}, {"budget_generated", 3.0}, {"peak_device_bytes_total", s.peak_device_bytes},
+                   {"kv_row_device_bytes", s.peak_device_bytes / 2}, {"metadata_device_bytes", 100.0},
+                   {"host_bytes_total", 0.0}, {"host_to_device_bytes_per_step_mean", 0.0},
+                   {"device_bytes_total", s.peak_device_bytes}};
     }
     samples << row.dump() << "\n";
     rows[s.id] = row;

@@ -136,7 +136,7 @@ TEST(Compare, SlowerDecodingAndMoreMemoryRegress) {
   auto bigger = load(scratch("bigger"), run_with(30, 1, 10, 4097));
   CompareResult m = compare_runs(base, bigger, CompareOptions{});
   ASSERT_EQ(m.exit_code(), 1);
-  EXPECT_THAT(m.regressions[0], HasSubstr("memory: peak_device_bytes grew by 1 bytes"));
+  EXPECT_THAT(m.regressions[0], HasSubstr("memory: peak_device_bytes_total grew by 1 bytes"));
 }
 
 TEST(Compare, VanishedCellFailsAndDifferentPromptsAreBadInput) {

@@ -2,6 +2,7 @@
 #include "harness/params.h"
 
 #include "harness/error.h"
+#include "harness/kv/budget.h"
 
 #include <gtest/gtest.h>
 
@@ -67,6 +68,47 @@ TEST(Params, NullableAcceptsNull) {
 TEST(Params, ClosestMatchRejectsFarWords) {
   EXPECT_EQ(closest_match("methd", {"method", "model"}), "method");
   EXPECT_EQ(closest_match("zzzzzzzz", {"method", "model"}), "");
+}
+
+// ParamType::kBudget: the budget parser runs at config time; numbers are stored as doubles (as
+// kFloat, so existing run hashes stay), strings as written; errors carry the location, the key and
+// the accepted forms.
+TEST(Params, BudgetParamsAreParsedAtConfigTime) {
+  ParamSpecs specs = {budget_param("sparse_budget", 2048, "selected tokens", "selected"),
+                      budget_param("prefix_budget", 0.5, "sink fraction", "sink", /*fractions_only=*/true),
+                      with_budget_role({"outlier_chunks", ParamType::kInt, 48, "outliers", 0.0}, "outliers")};
+  auto locate = [](const std::string&) { return std::string("cfg.yaml:7:3"); };
+  for (const nlohmann::json& ok : {nlohmann::json(2048), nlohmann::json(0.03125), nlohmann::json("3.125%"),
+                                   nlohmann::json("2048"), nlohmann::json(0)}) {
+    nlohmann::json out = resolve_params(specs, {{"sparse_budget", ok}}, "method.params", locate);
+    EXPECT_EQ(out["sparse_budget"], ok.is_string() ? ok : nlohmann::json(ok.get<double>())) << ok;
+  }
+  EXPECT_EQ(resolve_params(specs, {{"prefix_budget", "0.625%"}}, "method.params", locate)["prefix_budget"], "0.625%");
+  auto error = [&](const nlohmann::json& given) {
+    try {
+      resolve_params(specs, given, "method.params", locate);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  for (const nlohmann::json& bad : {nlohmann::json({{"sparse_budget", "3.1x%"}}), nlohmann::json({{"sparse_budget", -1}}),
+                                    nlohmann::json({{"sparse_budget", 2.5}}), nlohmann::json({{"sparse_budget", "150%"}}),
+                                    nlohmann::json({{"sparse_budget", true}}), nlohmann::json({{"prefix_budget", 2048}}),
+                                    nlohmann::json({{"prefix_budget", "2048"}})}) {
+    std::string msg = error(bad);
+    const std::string key = bad.begin().key();
+    EXPECT_EQ(msg.rfind("cfg.yaml:7:3: method.params." + key + ": ", 0), 0u) << msg;
+    EXPECT_NE(msg.find("\"3.125%\""), std::string::npos) << msg;  // the accepted forms are listed
+  }
+  nlohmann::json roles = budget_by_role(specs, resolve_params(specs, {{"sparse_budget", "3.125%"}}, "m", locate));
+  EXPECT_EQ(roles, nlohmann::json({{"selected", {{"param", "sparse_budget"}, {"value", "3.125%"}}},
+                                   {"sink", {{"param", "prefix_budget"}, {"value", 0.5}}},
+                                   {"outliers", {{"param", "outlier_chunks"}, {"value", 48}}}}));
+  for (const auto& spec : specs) {
+    EXPECT_NE(std::find(budget_roles().begin(), budget_roles().end(), spec.budget_role), budget_roles().end());
+  }
 }
 
 }  // namespace
