@@ -83,8 +83,8 @@ class H2O : public KVMethod {
       if (call.last_prefill_chunk) {
         if (l == 0) {
           prompt_tokens_ = n;
-          heavy_ = heavy_budget_.resolve(n);
-          recent_ = recent_budget_.resolve(n);
+          heavy_ = heavy_budget_.resolve(n, /*clamp_to_prompt=*/false);
+          recent_ = recent_budget_.resolve(n, /*clamp_to_prompt=*/false);
         }
         layer.generated = at::zeros({b, hkv}, call.key.options().dtype(at::kLong));
         evict(l);

@@ -64,10 +64,14 @@ std::vector<std::vector<int64_t>> reference_selection(const test::LayerSequence&
   return out;
 }
 
+std::vector<int64_t> as_vector(const at::Tensor& t) {
+  return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+}
+
 TEST(SnapKVScoring, TopSlotsBreaksTiesTowardTheLowerSlot) {
   at::Tensor scores = at::tensor({0.5, 0.9, 0.5, 0.1, 0.9, 0.5}, at::kFloat).view({1, 1, 6});
-  EXPECT_EQ(top_slots(scores, 3).view({-1}).tolist<int64_t>().vec(), (std::vector<int64_t>{0, 1, 4}));
-  EXPECT_EQ(top_slots(scores, 4).view({-1}).tolist<int64_t>().vec(), (std::vector<int64_t>{0, 1, 2, 4}));
+  EXPECT_EQ(as_vector(top_slots(scores, 3).contiguous()), (std::vector<int64_t>{0, 1, 4}));
+  EXPECT_EQ(as_vector(top_slots(scores, 4).contiguous()), (std::vector<int64_t>{0, 1, 2, 4}));
   EXPECT_EQ(top_slots(scores, 0).size(-1), 0);
   EXPECT_EQ(top_slots(scores, 9).size(-1), 6);
 }
