@@ -87,6 +87,7 @@ class H2O : public KVMethod {
           recent_ = recent_budget_.resolve(n, /*clamp_to_prompt=*/false);
         }
         layer.generated = at::zeros({b, hkv}, call.key.options().dtype(at::kLong));
+        counters_.observe(cache_.bytes());  // the peak includes this layer's whole prompt
         evict(l);
         cache_.set_capacity(l, std::max(cache_.length(l), heavy_ + recent_ + 1));
       }

@@ -55,7 +55,10 @@ class SnapKVCache : public KVMethod {
       layer.query_tail = tail.narrow(2, tail.size(2) - keep, keep).contiguous();
       counters_.set_transient_bytes(static_cast<int64_t>(layer.query_tail.nbytes()));
       if (l == 0) counters_.set_tokens_attended(static_cast<double>(cache_.length(l)));
-      if (call.last_prefill_chunk) compress(l, call);
+      if (call.last_prefill_chunk) {
+        counters_.observe(cache_.bytes());  // the peak includes this layer's uncompressed prompt
+        compress(l, call);
+      }
     } else {
       KVBENCH_CHECK(call.key.size(2) == 1, options_.method, ": a decode step must bring one token, got ",
                     call.key.size(2));

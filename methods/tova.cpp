@@ -67,6 +67,7 @@ class Tova : public KVMethod {
       if (call.last_prefill_chunk) {
         if (l == 0) cache_size_ = budget_.resolve(n, /*clamp_to_prompt=*/false);
         generated = at::zeros({call.key.size(0)}, call.key.options().dtype(at::kLong));
+        counters_.observe(cache_.bytes());  // the peak includes this layer's whole prompt
         reduce(l, call);
         cache_.set_capacity(l, std::max(cache_.length(l), cache_size_ + 1));
       }

@@ -95,6 +95,8 @@ TEST(H2O, KeepsTheReferenceHeavyHittersAndRecentWindow) {
   // K, V rows (fp32) and the fp32 score of heavy + recent + 1 slots per KV head.
   EXPECT_EQ(method->memory().kv_device_bytes, 2 * hkv * (heavy + recent + 1) * d * 4);
   EXPECT_EQ(method->memory().metadata_device_bytes, hkv * (heavy + recent + 1) * 4);
+  // The peak saw the whole prompt's K/V before the first eviction.
+  EXPECT_GE(method->memory().peak_device_bytes, 2 * hkv * s * d * 4);
 }
 
 TEST(H2O, AttentionColumnSumsMatchDenseLoops) {

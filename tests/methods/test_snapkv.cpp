@@ -128,6 +128,7 @@ void check_method_keeps_reference_rows(const std::string& pooling, const std::st
   // cache holds Hq heads in repeat mode (one set per query head), Hkv in mean mode.
   const int64_t heads = repeat ? hq : hkv;
   EXPECT_EQ(method->memory().kv_device_bytes, 2 * heads * (capacity + steps) * d * 4);
+  EXPECT_GE(method->memory().peak_device_bytes, 2 * hkv * s * d * 4);  // the prompt before compression
 }
 
 TEST(SnapKV, KeepsTheReferenceRowsPerHeadInEveryMode) {

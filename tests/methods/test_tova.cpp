@@ -61,6 +61,7 @@ TEST(Tova, KeepsTheRowsTheCurrentQueryAttendsMost) {
   }
   EXPECT_EQ(method->stats()["evicted_rows"], s - size + steps);
   EXPECT_EQ(method->memory().kv_device_bytes, 2 * hkv * (size + 1) * d * 4);
+  EXPECT_GE(method->memory().peak_device_bytes, 2 * hkv * s * d * 4);  // the prompt before the first reduce
 }
 
 TEST(Tova, CacheCoveringTheSequenceEqualsFullCacheOnEveryTinyModel) {
