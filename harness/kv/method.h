@@ -8,8 +8,8 @@
 // This interface sits in harness/kv/, below the model (which calls it) and the methods (which
 // implement it); it sees the model only through ModelView (KVShape, LayerWeights, Rope).
 //
-// Implemented methods (methods/<name>.cpp; budgets per method in README "KV methods"): full,
-// streaming_llm, quest, shadowkv, yakv, yakv_gpu. What a method may use:
+// Implemented methods: one file each in methods/ (`kvbench list methods` prints them with their
+// defaults; budgets per method in README "KV methods"). What a method may use:
 // - call.key_pre_rope + view.rope->apply: keep pre-RoPE keys and rotate gathered rows at their
 //   original positions (ShadowKV, YAKV); call.last_prefill_chunk: compress the prompt once (SVD,
 //   landmarks, page digests);
