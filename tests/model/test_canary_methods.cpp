@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Per-method CI canary (issue 19): `kvbench run configs/ci/canary_methods.yaml` runs KV methods
-// (StreamingLLM and Quest so far), each at a budget small enough to lose some needles, on one NIAH
+// (StreamingLLM, Quest, ShadowKV, YAKV), each at a budget small enough to lose some needles, on one NIAH
 // slice of the embedded model (CPU fp32), and each method's per-sample scores are compared with the stored
 // baseline reports/baselines/canary_methods.json. The baseline must itself be informative (neither
 // all needles found nor none), so the canary fails both when a method stops compressing (it turns
