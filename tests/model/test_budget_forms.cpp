@@ -23,15 +23,6 @@ using test::env;
 using test::run_command;
 using test::tiny_chat_model;
 
-// A fresh, empty folder (rm -rf: libtorch's exported std::filesystem::remove_all crashes on an
-// existing tree).
-fs::path fresh_dir(const std::string& name) {
-  const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / name;
-  EXPECT_EQ(std::system(("rm -rf '" + root.string() + "'").c_str()), 0);
-  fs::create_directories(root);
-  return root;
-}
-
 std::string base_config(const fs::path& model, const fs::path& out) {
   return "task:\n"
          "  name: longbench.multi_news\n"
@@ -45,7 +36,8 @@ std::string base_config(const fs::path& model, const fs::path& out) {
 }
 
 TEST(BudgetForms, PercentBudgetsValidateRunAndReachMetricsJson) {
-  const fs::path root = fresh_dir("budget_forms");
+  const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "budget_forms";
+  ASSERT_TRUE(test::recreate_dir(root));
   std::ofstream(root / "sweep.yaml") << base_config(tiny_chat_model(), root / "runs")
       << "sweep:\n"
          "  zip:\n"
@@ -76,7 +68,8 @@ TEST(BudgetForms, PercentBudgetsValidateRunAndReachMetricsJson) {
 }
 
 TEST(BudgetForms, BadBudgetNamesTheKeyAndTheAcceptedForms) {
-  const fs::path root = fresh_dir("budget_forms_bad");
+  const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "budget_forms_bad";
+  ASSERT_TRUE(test::recreate_dir(root));
   const std::string kvbench = env("KVBENCH_BINARY", "kvbench");
   struct Case {
     std::string method, key, value;

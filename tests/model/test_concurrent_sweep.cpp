@@ -161,8 +161,7 @@ TEST(ConcurrentSweep, TwoProcessesOnOneSweepLeaveEveryRunTruthful) {
   if (!fs::exists(model + "/config.json"))
     GTEST_SKIP() << "embedded model not converted (run scripts/setup.sh): " << model;
   const fs::path root = fs::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "concurrent_sweep";
-  ASSERT_EQ(std::system(("rm -rf '" + root.string() + "'").c_str()), 0);
-  fs::create_directories(root);
+  ASSERT_TRUE(test::recreate_dir(root));
   // One model and method (one engine per process), three runs of two short NIAH samples each: a run
   // takes seconds, so two processes started together meet on the first run's lock.
   constexpr size_t kRuns = 3, kSamplesPerRun = 2;

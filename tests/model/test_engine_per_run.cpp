@@ -58,9 +58,7 @@ std::map<Cell, json> rows_by_cell(const fs::path& out) {
 TEST(EnginePerRunSettings, SweepCellsSharingAnEngineRecordTheirOwnSettings) {
   const fs::path model = tiny_chat_model();
   const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "engine_per_run";
-  // Not std::filesystem::remove_all: the copy libtorch.so exports crashes on an existing tree.
-  ASSERT_EQ(std::system(("rm -rf '" + root.string() + "'").c_str()), 0);
-  fs::create_directories(root);
+  ASSERT_TRUE(kvbench::test::recreate_dir(root));
   const std::string data_root = env("KVBENCH_DATA_DIR");
   const std::string base =
       "task:\n"

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 namespace kvbench::test {
 
@@ -39,6 +40,15 @@ inline CommandResult run_command(const std::string& command) {
 inline nlohmann::json read_json_file(const std::filesystem::path& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
+}
+
+// `dir` emptied (removed if present, then created); false when either fails. Uses `rm -rf`, not
+// std::filesystem::remove_all: the copy libtorch.so exports crashes on an existing tree.
+inline bool recreate_dir(const std::filesystem::path& dir) {
+  if (std::system(("rm -rf '" + dir.string() + "'").c_str()) != 0) return false;
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  return !error;
 }
 
 // The tiny chat model folder, made on first use in this process.
