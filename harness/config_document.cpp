@@ -2,6 +2,7 @@
 #include "harness/config_document.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -18,8 +19,19 @@ std::string mark_text(const std::string& source, const YAML::Mark& mark) {
   return str_cat(source, ":", mark.line + 1, ":", mark.column + 1);
 }
 
+// A plain scalar that looks like a number but lies outside the range of a double (1e999, or
+// 1e-400, which strtod reports as ERANGE too) is refused rather than silently made inf or 0.
+double config_double(const std::string& text, const std::string& where) {
+  try {
+    return std::stod(text);
+  } catch (const std::out_of_range&) {
+    KVBENCH_FAIL(ErrorKind::kConfig, where, ": the number ", text, " is outside the range of a 64-bit float");
+  }
+}
+
 // Plain (unquoted) scalars are typed by the YAML 1.2 core schema; quoted ones are always strings.
-nlohmann::json scalar_to_json(const YAML::Node& node) {
+// `where` (file:line:column) names the scalar in errors.
+nlohmann::json scalar_to_json(const YAML::Node& node, const std::string& where) {
   const std::string& text = node.Scalar();
   if (node.Tag() == "!") return text;  // quoted
   static const std::regex int_re(R"([-+]?[0-9]+)");
@@ -31,10 +43,10 @@ nlohmann::json scalar_to_json(const YAML::Node& node) {
     try {
       return std::stoll(text);
     } catch (const std::out_of_range&) {
-      return std::stod(text);
+      return config_double(text, where);
     }
   }
-  if (std::regex_match(text, float_re)) return std::stod(text);
+  if (std::regex_match(text, float_re)) return config_double(text, where);
   return text;
 }
 
@@ -46,7 +58,7 @@ void convert(const YAML::Node& node, const std::string& source, const std::strin
       out = nullptr;
       return;
     case YAML::NodeType::Scalar:
-      out = scalar_to_json(node);
+      out = scalar_to_json(node, mark_text(source, node.Mark()));
       return;
     case YAML::NodeType::Sequence: {
       out = nlohmann::json::array();
@@ -173,12 +185,7 @@ ConfigDocument load_recursive(const std::filesystem::path& path, std::vector<std
                        ": config files must end in .yaml, .yml or .json");
   if (ext == ".json") {
     // JSON is parsed by the YAML parser (for positions), but must be valid JSON first.
-    try {
-      nlohmann::json checked = nlohmann::json::parse(text.str());
-      (void)checked;
-    } catch (const nlohmann::json::parse_error& e) {
-      KVBENCH_FAIL(ErrorKind::kConfig, shown, ": byte ", e.byte, ": invalid JSON: ", e.what());
-    }
+    (void)parse_json_text(text.str(), ErrorKind::kConfig, shown);
   }
   ConfigDocument own = parse_yaml(text.str(), shown);
 

@@ -2,6 +2,7 @@
 #include "reports/run_index.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 #include "harness/run/record_schema.h"
 #include "harness/run/sample_parts.h"
 
@@ -24,11 +25,7 @@ json read_json_file(const fs::path& path, bool required) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    KVBENCH_FAIL(ErrorKind::kInput, path.string(), ": byte ", e.byte, ": invalid JSON (", e.what(), ")");
-  }
+  return parse_json_text(text.str(), ErrorKind::kInput, path.string());
 }
 
 double mean_of(const json& stats_parent, const char* field) {

@@ -2,6 +2,7 @@
 #include "harness/cli/rescore.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 #include "harness/run/aggregate.h"
 #include "harness/run/record_schema.h"
 #include "harness/run/run_store.h"
@@ -27,11 +28,7 @@ std::string read_text(const fs::path& path) {
 }
 
 json parse_file(const fs::path& path) {
-  try {
-    return json::parse(read_text(path));
-  } catch (const json::parse_error& e) {
-    KVBENCH_FAIL(ErrorKind::kInput, path.string(), ": byte ", e.byte, ": invalid JSON");
-  }
+  return parse_json_text(read_text(path), ErrorKind::kInput, path.string());
 }
 
 }  // namespace
@@ -75,11 +72,7 @@ RescoreOutcome rescore_run(const fs::path& dir) {
     while (std::getline(in, line)) {
       ++number;
       if (line.empty()) continue;
-      try {
-        rows.push_back(json::parse(line));
-      } catch (const json::parse_error& e) {
-        KVBENCH_FAIL(ErrorKind::kInput, samples_path.string(), ":", number, ": invalid JSON at byte ", e.byte);
-      }
+      rows.push_back(parse_json_text(line, ErrorKind::kInput, str_cat(samples_path.string(), ":", number)));
       json& row = rows.back();
       KVBENCH_CHECK_INPUT(row.contains("id") && row["id"].is_string(), samples_path.string(), ":", number,
                           ": field 'id': missing");

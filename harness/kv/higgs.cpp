@@ -4,6 +4,7 @@
 #include "harness/kv/higgs.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 #include "harness/source_dir.h"
 
 #include <nlohmann/json.hpp>
@@ -73,12 +74,9 @@ HiggsGrid load_higgs_grid(const std::string& path) {
   std::ifstream in(path);
   KVBENCH_CHECK_INPUT(in.good(), path, ": cannot open HIGGS grid file (generate it with "
                       "scripts/gen_higgs_grids.py)");
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    KVBENCH_FAIL(ErrorKind::kInput, path, ": invalid JSON at byte ", e.byte, ": ", e.what());
-  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const nlohmann::json doc = parse_json_text(text.str(), ErrorKind::kInput, path);
   auto field = [&](const char* name) -> const nlohmann::json& {
     KVBENCH_CHECK_INPUT(doc.is_object() && doc.contains(name), path, ": missing field '", name, "'");
     return doc[name];

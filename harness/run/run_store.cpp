@@ -2,6 +2,7 @@
 #include "harness/run/run_store.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 #include "harness/run/record_schema.h"
 #include "harness/run/sample_parts.h"
 
@@ -140,13 +141,8 @@ void RunStore::load_samples() {
     start = end + 1;
     ++line_no;
     if (line.empty()) continue;
-    nlohmann::json row;
-    try {
-      row = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      KVBENCH_FAIL(ErrorKind::kInput, samples_path_.string(), ":", line_no,
-                   ": corrupt sample row (not a torn last line): ", e.what());
-    }
+    nlohmann::json row = parse_json_text(line, ErrorKind::kInput, str_cat(samples_path_.string(), ":", line_no),
+                                         "a corrupt sample row, not a torn last line");
     KVBENCH_CHECK_INPUT(row.is_object() && row.contains("id") && row["id"].is_string(),
                         samples_path_.string(), ":", line_no, ": field 'id': missing or not a string");
     std::string id = row["id"].get<std::string>();

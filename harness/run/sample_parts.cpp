@@ -2,6 +2,7 @@
 #include "harness/run/sample_parts.h"
 
 #include "harness/error.h"
+#include "harness/json_text.h"
 
 #include <algorithm>
 #include <fstream>
@@ -62,13 +63,8 @@ SamplePart read_sample_part(const fs::path& path) {
     start = end + 1;
     ++line_no;
     if (line.empty()) continue;
-    json row;
-    try {
-      row = json::parse(line);
-    } catch (const json::parse_error& e) {
-      KVBENCH_FAIL(ErrorKind::kInput, path.string(), ":", line_no, ": invalid JSON at byte ", e.byte,
-                   " (a corrupt sample row, not a torn last line)");
-    }
+    json row = parse_json_text(line, ErrorKind::kInput, str_cat(path.string(), ":", line_no),
+                               "a corrupt sample row, not a torn last line");
     KVBENCH_CHECK_INPUT(row.is_object() && row.contains("id") && row["id"].is_string(), path.string(), ":",
                         line_no, ": field 'id': missing or not a string");
     const std::string id = row["id"].get<std::string>();

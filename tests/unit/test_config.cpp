@@ -143,7 +143,20 @@ TEST_F(ConfigTest, YamlSyntaxErrorAndDuplicateKeyArePositioned) {
   EXPECT_NE(msg.find("dup.yaml:2:3)"),
             std::string::npos) << msg;
   msg = config_error("bad.json", "{\"task\": {\"name\": \"x\",}}");
-  EXPECT_NE(msg.find("bad.json: byte"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bad.json: invalid JSON at byte"), std::string::npos) << msg;
+}
+
+// Found by tests/fuzz (fuzz_config): a number beyond a double's range escaped as nlohmann's
+// out_of_range (JSON) or std::out_of_range from stod (YAML) instead of a positioned config error.
+TEST_F(ConfigTest, NumberOutsideDoubleRangeIsAConfigError) {
+  std::string msg = config_error("big.json", "{\"task\": {\"limit\": 6666666e66666666666666}}");
+  EXPECT_NE(msg.find("big.json: invalid JSON: "), std::string::npos) << msg;
+  EXPECT_NE(msg.find("number overflow"), std::string::npos) << msg;
+  msg = config_error("big.yaml", "task:\n  limit: 1e999\n");
+  EXPECT_NE(msg.find("big.yaml:2:10: the number 1e999 is outside the range of a 64-bit float"),
+            std::string::npos) << msg;
+  msg = config_error("big2.yaml", std::string(kBase), {"task.limit=-1e400"});
+  EXPECT_NE(msg.find("the number -1e400 is outside the range of a 64-bit float"), std::string::npos) << msg;
 }
 
 TEST_F(ConfigTest, SweepGridTimesZip) {
