@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Prepares what the GPU machine (no network, no Debian -dev packages, no ../shared) needs to build
-# and test kvbench, in the git-ignored folder .device/ of the repo, to be named in the device tool's
-# `carry`:
-#   .device/debs/   the Debian packages of the build dependencies (apt-get download), unpacked there
-#                   by scripts/gpu/setup_on_device.sh with dpkg -x into .device/prefix
-#   .device/data/   the parts of ../shared/data the tests and configs read
-# Run here (network to Debian), then on the device: `bash scripts/gpu/setup_on_device.sh`.
+# and check kvbench, in the git-ignored folder .device/ of the repo, to be named in the device tool's
+# `carry` (the working tree and everything carried must stay under 64 MiB):
+#   .device/debs/       the Debian packages of scripts/gpu/device_packages.txt (apt-get download),
+#                       unpacked on the device by scripts/gpu/setup_on_device.sh (dpkg -x, no install)
+#   .device/commit.txt  the commit (and whether the tree is dirty) the bundle was made from: the
+#                       device receives a copy of the working tree without .git
+#   .device/data/       only with --with-data: the parts of ../shared/data that `kvbench run` reads
+# Usage: scripts/gpu/make_device_bundle.sh [--with-data]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$repo/.device"
 data="${KVBENCH_DATA_DIR:-$repo/../shared/data}"
-mkdir -p "$out/debs" "$out/data"
-pkgs=(nlohmann-json3-dev libcli11-dev libsimdjson-dev libsimdjson14 libyaml-cpp-dev libyaml-cpp0.7
-      libpcre2-dev libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 libgtest-dev libgmock-dev
-      libbenchmark-dev libbenchmark1 libssl-dev zlib1g-dev libicu-dev libicu72 ccache
-      libcurl4-openssl-dev libcurl4 libzip-dev libzip4)
-( cd "$out/debs" && apt-get download "${pkgs[@]}" )
-for sub in tokenizers gsm8k niah/paul_graham_essays niah/ruler/task_templates.json; do
-  mkdir -p "$out/data/$(dirname "$sub")"
-  cp -r "$data/$sub" "$out/data/$(dirname "$sub")/"
+mapfile -t pkgs < <(sed 's/#.*//' "$repo/scripts/gpu/device_packages.txt" | tr -s ' \t' '\n' | sed '/^$/d')
+rm -rf "$out/debs"
+mkdir -p "$out/debs"
+# apt-get download as root warns that _apt cannot write the folder; the download itself works.
+( cd "$out/debs" && apt-get download -q "${pkgs[@]}" 2>&1 | grep -v "couldn't be accessed by user '_apt'" ) || true
+for p in "${pkgs[@]}"; do
+  compgen -G "$out/debs/${p}_*.deb" >/dev/null || { echo "make_device_bundle: apt-get download $p failed" >&2; exit 1; }
 done
-du -sh "$out"/debs "$out"/data
+commit="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
+git -C "$repo" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
+echo "$commit" > "$out/commit.txt"
+if [ "${1:-}" = "--with-data" ]; then
+  rm -rf "$out/data"
+  for sub in tokenizers gsm8k niah/paul_graham_essays niah/ruler/task_templates.json; do
+    mkdir -p "$out/data/$(dirname "$sub")"
+    cp -r "$data/$sub" "$out/data/$(dirname "$sub")/"
+  done
+fi
+du -sh "$out"/* >&2

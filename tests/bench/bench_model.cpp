@@ -3,8 +3,11 @@
 // (scripts/make_tiny_checkpoints.py, generated on first use). KVBENCH_BENCH_MODEL=<name> picks the
 // tiny model (default llama3); KVBENCH_BENCH_DTYPE=bf16 runs in bfloat16 (default fp32).
 // With KVBENCH_BENCH_MODEL_DIR=<folder> it also times greedy generation of that checkpoint (bf16, CUDA
-// when present) at the contexts in KVBENCH_BENCH_CONTEXTS (default 4096,32768,131072): TTFT, TPOT and
-// the methods.md section 7.3 roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM).
+// when present) at the contexts in KVBENCH_BENCH_CONTEXTS (default 4096,32768,131072) for each KV
+// method in KVBENCH_BENCH_METHODS (default full; registered names, run with their default params):
+// TTFT, TPOT, the method's device/host/host-to-device bytes, and the methods.md section 7.3 full-cache
+// roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM). Benchmarks are named
+// BM_Generate/<method>/<context>.
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
 #include "tests/model/tiny_models.h"
@@ -96,30 +99,41 @@ void register_large(const std::string& dir) {
   std::stringstream contexts(test::env_or("KVBENCH_BENCH_CONTEXTS", "4096,32768,131072"));
   const double bandwidth = std::stod(test::env_or("KVBENCH_HBM_BW", "3.35e12"));
   const int64_t chunk = std::stoll(test::env_or("KVBENCH_BENCH_PREFILL_CHUNK", "0"));
+  std::vector<std::string> methods;
+  std::stringstream method_list(test::env_or("KVBENCH_BENCH_METHODS", "full"));
+  for (std::string name; std::getline(method_list, name, ',');) methods.push_back(name);
   for (std::string item; std::getline(contexts, item, ',');) {
     const int64_t context = std::stoll(item);
-    benchmark::RegisterBenchmark(("BM_Generate/" + item).c_str(), [=](benchmark::State& state) {
-      const CausalLM& m = *model;
-      std::vector<int64_t> prompt(context);
-      for (int64_t i = 0; i < context; ++i) prompt[i] = 4 + (i * 7919) % (m.config().vocab_size - 4);
-      auto method = KVMethodRegistry::instance().find("full")->make({});
-      GenerateOptions opt;
-      opt.max_new_tokens = 33;
-      opt.stop_on_eos = false;
-      opt.prefill_chunk = chunk;
-      GenerateResult r;
-      for (auto _ : state) {
-        r = generate(m, *method, {prompt}, opt);
-        state.SetIterationTime((r.prefill_ms + std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0)) / 1e3);
-      }
-      const double tpot = std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0) / static_cast<double>(r.decode_ms.size());
-      const double roofline_ms = roofline_bytes(m, context) / bandwidth * 1e3;
-      state.counters["ttft_ms"] = r.prefill_ms;
-      state.counters["tpot_ms"] = tpot;
-      state.counters["roofline_ms"] = roofline_ms;
-      state.counters["fraction_of_roofline"] = roofline_ms / tpot;
-      state.counters["kv_device_bytes"] = static_cast<double>(r.kv.device_bytes);
-    })->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+    for (const std::string& method_name : methods) {
+      const auto* entry = KVMethodRegistry::instance().find(method_name);
+      if (entry == nullptr) throw std::runtime_error("KVBENCH_BENCH_METHODS: no KV method named " + method_name);
+      const nlohmann::json params = default_params(entry->params);
+      benchmark::RegisterBenchmark(("BM_Generate/" + method_name + "/" + item).c_str(), [=](benchmark::State& state) {
+        const CausalLM& m = *model;
+        std::vector<int64_t> prompt(context);
+        for (int64_t i = 0; i < context; ++i) prompt[i] = 4 + (i * 7919) % (m.config().vocab_size - 4);
+        auto method = entry->make(params);
+        GenerateOptions opt;
+        opt.max_new_tokens = 33;
+        opt.stop_on_eos = false;
+        opt.prefill_chunk = chunk;
+        GenerateResult r;
+        for (auto _ : state) {
+          r = generate(m, *method, {prompt}, opt);
+          state.SetIterationTime((r.prefill_ms + std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0)) / 1e3);
+        }
+        const double tpot = std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0) / static_cast<double>(r.decode_ms.size());
+        const double roofline_ms = roofline_bytes(m, context) / bandwidth * 1e3;
+        state.counters["ttft_ms"] = r.prefill_ms;
+        state.counters["tpot_ms"] = tpot;
+        state.counters["roofline_ms"] = roofline_ms;
+        state.counters["fraction_of_roofline"] = roofline_ms / tpot;
+        state.counters["kv_device_bytes"] = static_cast<double>(r.kv.device_bytes);
+        state.counters["kv_host_bytes"] = static_cast<double>(r.kv.host_bytes);
+        state.counters["host_to_device_bytes"] = static_cast<double>(r.kv.host_to_device_bytes);
+        state.counters["peak_device_bytes"] = static_cast<double>(r.kv.peak_device_bytes);
+      })->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+    }
   }
 }
 

@@ -62,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(TinyModels, GpuParity, ::testing::ValuesIn(test::tiny_m
 TEST(GpuLarge, Bf16GreedyMatchesTransformers) {
   if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
   const std::string list = test::env_or("KVBENCH_LARGE_MODELS", "");
-  if (list.empty()) GTEST_SKIP() << "KVBENCH_LARGE_MODELS not set (see scripts/gpu/run_large_parity.sh)";
+  if (list.empty()) GTEST_SKIP() << "KVBENCH_LARGE_MODELS not set (scripts/gpu/check.sh sets it)";
   std::stringstream folders(list);
   for (std::string dir; std::getline(folders, dir, ':');) {
     std::ifstream in(dir + "/reference.json");

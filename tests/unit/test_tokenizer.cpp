@@ -13,6 +13,7 @@
 
 #include "harness/error.h"
 #include "harness/tokenizer/decode_stream.h"
+#include "harness/tokenizer/regex_splitter.h"
 #include "harness/tokenizer/tokenizer.h"
 #include "harness/tokenizer/truncation.h"
 #include "harness/tokenizer/utf8.h"
@@ -85,6 +86,23 @@ TEST(Tokenizer, InvalidUtf8IsRepairedLikePython) {
   const auto lead = llama3().token_to_id("\xC3\xA2");  // "â" = byte 0xE2 in the byte alphabet
   ASSERT_TRUE(lead.has_value());
   EXPECT_EQ(llama3().decode({*lead}), r);
+}
+
+// A pre-tokenizer pattern with a capturing group: PCRE2 reports such a match as 0 ("ovector too
+// small" for the one-pair match data) and it was taken for an error (found by tests/fuzz).
+TEST(Tokenizer, RegexWithCaptureGroupSplitsLikeWithout) {
+  const std::string text = "a  !b\n\n  c";
+  auto pieces = [&](const std::string& pattern) {
+    RegexSplitter splitter(pattern, "test");
+    std::vector<Span> out;
+    splitter.split(text, Span{0, static_cast<uint32_t>(text.size())}, out);
+    std::vector<std::string> words;
+    for (const Span& s : out) words.push_back(text.substr(s.begin, s.size));
+    return words;
+  };
+  const std::vector<std::string> captured = pieces(R"(\s+(!?\S)|\s+)");
+  EXPECT_EQ(captured, pieces(R"(\s+(?:!?\S)|\s+)"));
+  EXPECT_EQ(captured, (std::vector<std::string>{"a", "  !b", "\n\n  c"}));
 }
 
 TEST(Tokenizer, RoundTripAndSpecialTokens) {
