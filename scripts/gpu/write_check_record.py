@@ -130,10 +130,12 @@ def main():
                                                         ("roofline", lambda v: f"{v:.2f}")]),
               "", "## Decode (bench_model, BM_Generate/<method>/<context>)", "",
               "TPOT is the mean of 32 decode steps after the prompt; roofline_ms is the full cache's "
-              "methods.md 7.3 bound (weights + whole KV at the HBM bandwidth).", "",
+              "methods.md 7.3 bound (weights + whole KV at the nominal HBM bandwidth), floor_ms the same "
+              "bytes at the read bandwidth measured on this device (a 1 GiB sum).", "",
               bench_section(out, "bench_model.json", [
                   ("ttft_ms", lambda v: f"{v:.1f}"), ("tpot_ms", lambda v: f"{v:.2f}"),
                   ("roofline_ms", lambda v: f"{v:.2f}"), ("fraction_of_roofline", lambda v: f"{v:.2f}"),
+                  ("floor_ms", lambda v: f"{v:.2f}"), ("fraction_of_floor", lambda v: f"{v:.2f}"),
                   ("kv_device_bytes", gib), ("kv_host_bytes", gib), ("host_to_device_bytes", gib),
                   ("peak_device_bytes", gib)]),
               ""]

@@ -5,9 +5,11 @@
 // With KVBENCH_BENCH_MODEL_DIR=<folder> it also times greedy generation of that checkpoint (bf16, CUDA
 // when present) at the contexts in KVBENCH_BENCH_CONTEXTS (default 4096,32768,131072) for each KV
 // method in KVBENCH_BENCH_METHODS (default full; registered names, run with their default params):
-// TTFT, TPOT, the method's device/host/host-to-device bytes, and the methods.md section 7.3 full-cache
-// roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM). Benchmarks are named
-// BM_Generate/<method>/<context>.
+// TTFT, TPOT, the method's device/host/host-to-device bytes, the methods.md section 7.3 full-cache
+// roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM) and the same bytes at the read
+// bandwidth measured on the device (floor_ms, fraction_of_floor). Benchmarks are named
+// BM_Generate/<method>/<context>. KVBENCH_BENCH_MODEL_DTYPE=fp32 loads that checkpoint in float32
+// (default bf16; fp32 is how the CPU runs the embedded model).
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
 #include "tests/model/tiny_models.h"
@@ -15,6 +17,8 @@
 #include <ATen/Context.h>
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <sstream>
 
@@ -92,10 +96,27 @@ double roofline_bytes(const CausalLM& m, int64_t context) {
   return bytes + static_cast<double>(context) * static_cast<double>(c.num_layers * c.num_kv_heads * c.head_dim) * 2 * elem;
 }
 
+// Read bandwidth of `device` in bytes/s: the best of 5 sums over a 1 GiB float tensor, the most a
+// decode step's weight and KV reads can reach there (item() waits for the device).
+double measured_read_bandwidth(at::Device device) {
+  const at::Tensor x = at::ones({int64_t{1} << 28}, at::TensorOptions().dtype(at::kFloat).device(device));
+  (void)x.sum().item<float>();  // warm-up: pages touched, kernels loaded
+  double best = 0;
+  for (int i = 0; i < 5; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    (void)x.sum().item<float>();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, static_cast<double>(x.nbytes()) / seconds);
+  }
+  return best;
+}
+
 void register_large(const std::string& dir) {
   static std::unique_ptr<CausalLM> model;
   const at::Device device = at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
-  model = CausalLM::load(dir, LoadOptions{at::kBFloat16, device});
+  const bool fp32 = test::env_or("KVBENCH_BENCH_MODEL_DTYPE", "bf16") == "fp32";
+  model = CausalLM::load(dir, LoadOptions{fp32 ? at::kFloat : at::kBFloat16, device});
+  const double measured_bandwidth = measured_read_bandwidth(device);
   std::stringstream contexts(test::env_or("KVBENCH_BENCH_CONTEXTS", "4096,32768,131072"));
   const double bandwidth = std::stod(test::env_or("KVBENCH_HBM_BW", "3.35e12"));
   const int64_t chunk = std::stoll(test::env_or("KVBENCH_BENCH_PREFILL_CHUNK", "0"));
@@ -128,6 +149,11 @@ void register_large(const std::string& dir) {
         state.counters["tpot_ms"] = tpot;
         state.counters["roofline_ms"] = roofline_ms;
         state.counters["fraction_of_roofline"] = roofline_ms / tpot;
+        const double floor_ms = roofline_bytes(m, context) / measured_bandwidth * 1e3;
+        state.counters["read_GBps_measured"] = measured_bandwidth / 1e9;
+        state.counters["floor_ms"] = floor_ms;
+        state.counters["fraction_of_floor"] = floor_ms / tpot;
+        state.counters["prefill_ms_per_token"] = r.prefill_ms / static_cast<double>(context);
         state.counters["kv_device_bytes"] = static_cast<double>(r.kv.device_bytes);
         state.counters["kv_host_bytes"] = static_cast<double>(r.kv.host_bytes);
         state.counters["host_to_device_bytes"] = static_cast<double>(r.kv.host_to_device_bytes);
