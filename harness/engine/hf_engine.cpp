@@ -155,6 +155,10 @@ class HfEngine : public Engine {
                   {"host_bytes_total", result.kv.host_bytes},
                   {"peak_device_bytes_total", result.kv.peak_device_bytes},
                   {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
+    if (result.peak_cuda_allocated_bytes >= 0) {  // only on a CUDA device
+      out.memory["peak_cuda_allocated_bytes"] = result.peak_cuda_allocated_bytes;
+      out.memory["peak_cuda_reserved_bytes"] = result.peak_cuda_reserved_bytes;
+    }
     out.kv = kv_accounting_record(result, generation.per_step_accounting);
     json stats = method_->stats();
     for (const auto& [k, v] : stats.items()) out.kv[k] = v;

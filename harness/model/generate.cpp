@@ -11,6 +11,10 @@
 
 #include <sys/resource.h>
 
+#ifdef KVBENCH_TORCH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
 namespace kvbench {
 namespace {
 
@@ -22,6 +26,29 @@ int64_t peak_rss_bytes() {
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: kilobytes
+}
+
+// The caching allocator's peak counters restart here, so the peaks read by cuda_peaks() are this
+// generation's (one process runs many samples).
+void reset_cuda_peaks(at::Device device) {
+#ifdef KVBENCH_TORCH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+#else
+  (void)device;
+#endif
+}
+
+void read_cuda_peaks(at::Device device, GenerateResult& result) {
+#ifdef KVBENCH_TORCH_CUDA
+  if (!device.is_cuda()) return;
+  using c10::CachingAllocator::StatType;
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
+  result.peak_cuda_allocated_bytes = stats.allocated_bytes[static_cast<size_t>(StatType::AGGREGATE)].peak;
+  result.peak_cuda_reserved_bytes = stats.reserved_bytes[static_cast<size_t>(StatType::AGGREGATE)].peak;
+#else
+  (void)device;
+  (void)result;
+#endif
 }
 
 }  // namespace
@@ -62,6 +89,7 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
   std::vector<int64_t> stops = options.stop_token_ids;
   std::vector<int64_t> eos = options.stop_on_eos ? model.config().eos_token_ids : std::vector<int64_t>{};
   GenerateResult result;
+  reset_cuda_peaks(model.device());
   result.tokens.assign(batch, {});
   result.finish_reasons.assign(batch, "length");
   std::vector<bool> done(batch, false);
@@ -135,6 +163,7 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
   }
   result.kv = result.kv_steps.empty() ? result.kv_after_prefill : result.kv_steps.back();
   result.peak_host_rss_bytes = peak_rss_bytes();
+  read_cuda_peaks(model.device(), result);
   return result;
 }
 

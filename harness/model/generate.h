@@ -44,6 +44,11 @@ struct GenerateResult {
   KVMemory kv_after_prefill;                 // memory() right after the prompt (and first token)
   std::vector<KVMemory> kv_steps;            // memory() after each decode step (decode_ms order)
   int64_t peak_host_rss_bytes = 0;           // process peak RSS (getrusage) after the run
+  // CUDA runs: the peaks of the CUDA caching allocator from the start of the prefill to the last
+  // decode step (everything on the device: weights, activations, KV and the method's buffers), bytes
+  // handed to tensors and bytes reserved from the driver; -1 when the model is not on a CUDA device.
+  int64_t peak_cuda_allocated_bytes = -1;
+  int64_t peak_cuda_reserved_bytes = -1;
   // keep_logits: logits [B, vocab] (fp32, CPU) that chose token i, for i = 0 .. steps-1.
   std::vector<at::Tensor> step_logits;
 };

@@ -137,7 +137,7 @@ def main():
                   ("roofline_ms", lambda v: f"{v:.2f}"), ("fraction_of_roofline", lambda v: f"{v:.2f}"),
                   ("floor_ms", lambda v: f"{v:.2f}"), ("fraction_of_floor", lambda v: f"{v:.2f}"),
                   ("kv_device_bytes", gib), ("kv_host_bytes", gib), ("host_to_device_bytes", gib),
-                  ("peak_device_bytes", gib)]),
+                  ("peak_device_bytes", gib), ("peak_cuda_allocated_bytes", gib)]),
               ""]
     with open(os.path.join(out, "gpu-check.md.tmp"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts))

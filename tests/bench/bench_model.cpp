@@ -158,6 +158,8 @@ void register_large(const std::string& dir) {
         state.counters["kv_host_bytes"] = static_cast<double>(r.kv.host_bytes);
         state.counters["host_to_device_bytes"] = static_cast<double>(r.kv.host_to_device_bytes);
         state.counters["peak_device_bytes"] = static_cast<double>(r.kv.peak_device_bytes);
+        if (r.peak_cuda_allocated_bytes >= 0)  // everything on the GPU: weights, activations, KV
+          state.counters["peak_cuda_allocated_bytes"] = static_cast<double>(r.peak_cuda_allocated_bytes);
       })->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
     }
   }

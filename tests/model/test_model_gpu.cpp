@@ -48,6 +48,10 @@ TEST_P(GpuParity, Fp32LogitsAndGreedyMatchTransformers) {
   opt.stop_on_eos = false;
   GenerateResult r = generate(*model, *method, {prompt}, opt);
   EXPECT_EQ(r.tokens[0], ref["greedy_fp32"].get<std::vector<int64_t>>());
+  // The caching allocator's peak covers at least the weights and the full cache's K/V (both live on
+  // the device for the whole generation), and reserved memory is never below allocated.
+  EXPECT_GE(r.peak_cuda_allocated_bytes, static_cast<int64_t>(model->weights().bytes()) + r.kv.device_bytes);
+  EXPECT_GE(r.peak_cuda_reserved_bytes, r.peak_cuda_allocated_bytes);
   // Batched (left padding) equals per-sequence on the device too.
   std::vector<std::vector<int64_t>> prompts = {std::vector<int64_t>(prompt.begin(), prompt.begin() + 20), prompt};
   opt.max_new_tokens = 8;
