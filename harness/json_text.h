@@ -13,9 +13,9 @@
 namespace kvbench {
 
 // Parses `text` as one JSON document. On failure throws Error(kind) with the message
-// "<where>: invalid JSON at byte <n>: <reason>" (syntax) or "<where>: invalid JSON: <reason>"
-// (number out of range); `what` is appended in parentheses when not empty (e.g. "a corrupt
-// sample row, not a torn last line").
+// "<where>: [<what>: ]invalid JSON at byte <n>: <reason>" (syntax) or "<where>: [<what>: ]invalid
+// JSON: <reason>" (number out of range); `what` says what the text was (e.g. "corrupt sample row
+// (not a torn last line)").
 nlohmann::json parse_json_text(const std::string& text, ErrorKind kind, const std::string& where,
                                const std::string& what = "");
 

@@ -142,7 +142,7 @@ void RunStore::load_samples() {
     ++line_no;
     if (line.empty()) continue;
     nlohmann::json row = parse_json_text(line, ErrorKind::kInput, str_cat(samples_path_.string(), ":", line_no),
-                                         "a corrupt sample row, not a torn last line");
+                                         "corrupt sample row (not a torn last line)");
     KVBENCH_CHECK_INPUT(row.is_object() && row.contains("id") && row["id"].is_string(),
                         samples_path_.string(), ":", line_no, ": field 'id': missing or not a string");
     std::string id = row["id"].get<std::string>();

@@ -63,8 +63,7 @@ SamplePart read_sample_part(const fs::path& path) {
     start = end + 1;
     ++line_no;
     if (line.empty()) continue;
-    json row = parse_json_text(line, ErrorKind::kInput, str_cat(path.string(), ":", line_no),
-                               "a corrupt sample row, not a torn last line");
+    json row = parse_json_text(line, ErrorKind::kInput, str_cat(path.string(), ":", line_no));
     KVBENCH_CHECK_INPUT(row.is_object() && row.contains("id") && row["id"].is_string(), path.string(), ":",
                         line_no, ": field 'id': missing or not a string");
     const std::string id = row["id"].get<std::string>();

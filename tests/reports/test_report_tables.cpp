@@ -266,7 +266,7 @@ TEST(ReportTables, BadRunFilesAreOneLineInputErrorsNamingFileAndLine) {
     load_run(dir);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr((dir / "metrics.json").string() + ": byte"));
+    EXPECT_THAT(e.what(), HasSubstr((dir / "metrics.json").string() + ": invalid JSON at byte"));
   }
   try {
     load_runs({(root / "nope").string()});
