@@ -89,6 +89,7 @@ int cmd_list(const std::string& kind, bool as_json) {
   for (const auto& [name, e] : entries) {
     std::cout << name << "  -  " << e.description << "\n";
     if (!e.params.empty()) std::cout << "    defaults: " << params_text(e.params) << "\n";
+    if (e.extra.value("padded_batches", false)) std::cout << "    generation.batch_size > 1: yes (left-padded batches)\n";
     if (e.extra.contains("protocols"))
       std::cout << "    protocols: " << e.extra["protocols"].dump() << " (default "
                 << e.extra.value("default_protocol", "") << ")\n";

@@ -93,6 +93,7 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "Full KV cache on the compute device, exact attention (the reference every method is compared to)",
     {},
     [](const nlohmann::json&) { return std::unique_ptr<KVMethod>(new FullCache()); },
-    {}});
+    // Left-padded batches: padding slots are masked by AttentionCall::valid (tests/methods/test_batch_methods).
+    {{"padded_batches", true}}});
 
 }  // namespace kvbench

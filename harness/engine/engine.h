@@ -48,6 +48,15 @@ class Engine {
   virtual nlohmann::json describe() const = 0;
   virtual const Tokenizer* tokenizer() const = 0;
   virtual SampleResult run(const Sample& sample, const GenerationSettings& generation) = 0;
+  // Several samples generated together (generation.batch_size > 1), results in the same order.
+  // Throws when any sample cannot run; the runner then runs that batch one sample at a time, so each
+  // error lands on its own sample. Default: one run() per sample.
+  virtual std::vector<SampleResult> run_batch(const std::vector<const Sample*>& samples,
+                                              const std::vector<GenerationSettings>& generations) {
+    std::vector<SampleResult> out;
+    for (size_t i = 0; i < samples.size(); ++i) out.push_back(run(*samples[i], generations[i]));
+    return out;
+  }
 };
 
 // The part of a resolved run config an engine is built from, {"model": ..., "method": ...}: also

@@ -104,69 +104,113 @@ class HfEngine : public Engine {
   const Tokenizer* tokenizer() const override { return &*tokenizer_; }
 
   SampleResult run(const Sample& sample, const GenerationSettings& generation) override {
-    std::string prompt;
-    bool add_special = true;
-    if (!sample.raw_prompt.empty()) {
-      prompt = sample.raw_prompt;
-    } else if (sample.use_chat_template) {
-      KVBENCH_CHECK_INPUT(chat_template_.has_value(), folder_,
-                          ": the model has no chat template, but the task renders chat messages");
-      ChatTemplateOptions template_options;
-      template_options.enable_thinking = generation.enable_thinking;
-      prompt = chat_template_->render(sample.messages, template_options);
-      add_special = false;
-    } else {
-      for (const auto& m : sample.messages) prompt += (prompt.empty() ? "" : "\n\n") + m.content;
+    return run_batch({&sample}, {generation}).front();
+  }
+
+  // One left-padded generate() over the samples (harness/model/generate.h), each with its own
+  // max_new_tokens, stop token ids and stop strings; prefill_chunk and per_step_accounting are the
+  // run's (the first sample's). Throws when a prompt cannot run (too long for the context).
+  std::vector<SampleResult> run_batch(const std::vector<const Sample*>& samples,
+                                      const std::vector<GenerationSettings>& generations) override {
+    KVBENCH_ASSERT(!samples.empty() && samples.size() == generations.size(), "run_batch: one setting per sample");
+    const size_t batch = samples.size();
+    std::vector<std::string> prompts(batch);
+    std::vector<std::vector<int64_t>> ids(batch);
+    for (size_t b = 0; b < batch; ++b) {
+      prompts[b] = render_prompt(*samples[b], generations[b]);
+      ids[b] = encode_prompt(prompts[b], *samples[b], generations[b]);
     }
-    std::vector<int32_t> ids32 = tokenizer_->encode(prompt, add_special);
-    std::vector<int64_t> ids(ids32.begin(), ids32.end());
-    int64_t limit = max_context_ - generation.max_new_tokens;
-    KVBENCH_CHECK(static_cast<int64_t>(ids.size()) <= limit, "prompt of ", ids.size(),
-                  " tokens + max_new_tokens ", generation.max_new_tokens, " exceeds the context of ",
-                  max_context_, " tokens");
-
     GenerateOptions options;
-    static_cast<DecodeLimits&>(options) = generation;
-    StopStringStream stream(*tokenizer_, generation.stop);
-    std::vector<int64_t> eos = model_->config().eos_token_ids;
-    eos.insert(eos.end(), generation.stop_token_ids.begin(), generation.stop_token_ids.end());
-    options.stop_predicate = [&](int64_t, const std::vector<int64_t>& generated) {
-      int64_t last = generated.back();
+    options.prefill_chunk = generations[0].prefill_chunk;
+    options.max_new_tokens = 0;  // the per-sequence limits below rule
+    options.stop_token_ids.clear();
+    std::vector<StopStringStream> streams;
+    streams.reserve(batch);
+    for (size_t b = 0; b < batch; ++b) {
+      options.max_new_tokens_per_sequence.push_back(generations[b].max_new_tokens);
+      options.extra_stop_token_ids.push_back(generations[b].stop_token_ids);
+      options.max_new_tokens = std::max(options.max_new_tokens, generations[b].max_new_tokens);
+      streams.emplace_back(*tokenizer_, generations[b].stop);
+    }
+    const std::vector<int64_t>& eos = model_->config().eos_token_ids;
+    options.stop_predicate = [&](int64_t b, const std::vector<int64_t>& generated) {
+      const int64_t last = generated.back();
       // Stop tokens end generation by themselves and are not part of the text.
-      if (std::find(eos.begin(), eos.end(), last) != eos.end()) return false;
-      stream.push(static_cast<int32_t>(last));
-      return stream.stopped();
+      const std::vector<int64_t>& extra = generations[b].stop_token_ids;
+      if (std::find(eos.begin(), eos.end(), last) != eos.end() ||
+          std::find(extra.begin(), extra.end(), last) != extra.end())
+        return false;
+      streams[b].push(static_cast<int32_t>(last));
+      return streams[b].stopped();
     };
-    GenerateResult result = generate(*model_, *method_, {ids}, options);
-    if (!stream.stopped()) stream.finish();
+    GenerateResult result = generate(*model_, *method_, ids, options);
 
-    SampleResult out;
-    out.prediction = stream.text();
-    out.input_tokens = static_cast<int64_t>(ids.size());
-    out.output_tokens = static_cast<int64_t>(result.tokens[0].size());
-    out.prompt_sha256 = sha256_hex(prompt);
-    double decode_total = std::accumulate(result.decode_ms.begin(), result.decode_ms.end(), 0.0);
-    out.timing = {{"prefill_ms", result.prefill_ms},
+    std::vector<SampleResult> out(batch);
+    json stats = method_->stats();
+    json kv = kv_accounting_record(result, generations[0].per_step_accounting);
+    for (const auto& [k, v] : stats.items()) kv[k] = v;
+    for (size_t b = 0; b < batch; ++b) {
+      if (!streams[b].stopped()) streams[b].finish();
+      SampleResult& r = out[b];
+      r.prediction = streams[b].text();
+      r.input_tokens = static_cast<int64_t>(ids[b].size());
+      r.output_tokens = static_cast<int64_t>(result.tokens[b].size());
+      r.prompt_sha256 = sha256_hex(prompts[b]);
+      // This sequence's decode steps: the first token comes from the prefill, each further one
+      // from one step (later steps of the batch ran for the other sequences).
+      const size_t steps = std::min(result.decode_ms.size(), result.tokens[b].empty() ? 0 : result.tokens[b].size() - 1);
+      const double decode_total = std::accumulate(result.decode_ms.begin(), result.decode_ms.begin() + steps, 0.0);
+      r.timing = {{"prefill_ms", result.prefill_ms},
                   {"ttft_ms", result.prefill_ms},
                   {"decode_ms", decode_total},
-                  {"tpot_ms", result.decode_ms.empty() ? 0.0 : decode_total / result.decode_ms.size()}};
-    // The same names as in `kv` mean the same numbers (harness/run/record_schema.h).
-    out.memory = {{"device_bytes_total", result.kv.device_bytes},
+                  {"tpot_ms", steps == 0 ? 0.0 : decode_total / static_cast<double>(steps)},
+                  {"batch_size", batch}};
+      // The same names as in `kv` mean the same numbers (harness/run/record_schema.h); in a batch
+      // they are the whole batch's (timing.batch_size says how many samples shared them).
+      r.memory = {{"device_bytes_total", result.kv.device_bytes},
                   {"host_bytes_total", result.kv.host_bytes},
                   {"peak_device_bytes_total", result.kv.peak_device_bytes},
                   {"peak_host_rss_bytes", result.peak_host_rss_bytes}};
-    if (result.peak_cuda_allocated_bytes >= 0) {  // only on a CUDA device
-      out.memory["peak_cuda_allocated_bytes"] = result.peak_cuda_allocated_bytes;
-      out.memory["peak_cuda_reserved_bytes"] = result.peak_cuda_reserved_bytes;
+      if (result.peak_cuda_allocated_bytes >= 0) {  // only on a CUDA device
+        r.memory["peak_cuda_allocated_bytes"] = result.peak_cuda_allocated_bytes;
+        r.memory["peak_cuda_reserved_bytes"] = result.peak_cuda_reserved_bytes;
+      }
+      r.kv = kv;
+      r.kv["finish_reason"] = result.finish_reasons[b];
     }
-    out.kv = kv_accounting_record(result, generation.per_step_accounting);
-    json stats = method_->stats();
-    for (const auto& [k, v] : stats.items()) out.kv[k] = v;
-    out.kv["finish_reason"] = result.finish_reasons[0];
     return out;
   }
 
  private:
+  // The prompt text of a sample: its raw prompt, its messages through the chat template, or the
+  // message contents joined (use_chat_template = false).
+  std::string render_prompt(const Sample& sample, const GenerationSettings& generation) const {
+    if (!sample.raw_prompt.empty()) return sample.raw_prompt;
+    if (sample.use_chat_template) {
+      KVBENCH_CHECK_INPUT(chat_template_.has_value(), folder_,
+                          ": the model has no chat template, but the task renders chat messages");
+      ChatTemplateOptions template_options;
+      template_options.enable_thinking = generation.enable_thinking;
+      return chat_template_->render(sample.messages, template_options);
+    }
+    std::string prompt;
+    for (const auto& m : sample.messages) prompt += (prompt.empty() ? "" : "\n\n") + m.content;
+    return prompt;
+  }
+
+  // Token ids of a rendered prompt: special tokens added unless the chat template wrote them.
+  std::vector<int64_t> encode_prompt(const std::string& prompt, const Sample& sample,
+                                     const GenerationSettings& generation) const {
+    const bool add_special = !sample.raw_prompt.empty() || !sample.use_chat_template;
+    std::vector<int32_t> ids32 = tokenizer_->encode(prompt, add_special);
+    std::vector<int64_t> ids(ids32.begin(), ids32.end());
+    const int64_t limit = max_context_ - generation.max_new_tokens;
+    KVBENCH_CHECK(static_cast<int64_t>(ids.size()) <= limit, "prompt of ", ids.size(),
+                  " tokens + max_new_tokens ", generation.max_new_tokens, " exceeds the context of ",
+                  max_context_, " tokens");
+    return ids;
+  }
+
   std::string folder_;
   std::unique_ptr<CausalLM> model_;
   std::optional<Tokenizer> tokenizer_;

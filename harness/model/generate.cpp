@@ -93,8 +93,19 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
   result.tokens.assign(batch, {});
   result.finish_reasons.assign(batch, "length");
   std::vector<bool> done(batch, false);
-  method.reset(model.view(), batch, max_len + options.max_new_tokens);
-  if (options.max_new_tokens <= 0) return result;
+  KVBENCH_CHECK_CONFIG(options.max_new_tokens_per_sequence.empty() ||
+                           static_cast<int64_t>(options.max_new_tokens_per_sequence.size()) == batch,
+                       "generate: max_new_tokens_per_sequence needs one entry per prompt");
+  KVBENCH_CHECK_CONFIG(options.extra_stop_token_ids.empty() ||
+                           static_cast<int64_t>(options.extra_stop_token_ids.size()) == batch,
+                       "generate: extra_stop_token_ids needs one entry per prompt");
+  auto limit_of = [&](int64_t b) {
+    return options.max_new_tokens_per_sequence.empty() ? options.max_new_tokens : options.max_new_tokens_per_sequence[b];
+  };
+  int64_t longest = 0;
+  for (int64_t b = 0; b < batch; ++b) longest = std::max(longest, limit_of(b));
+  method.reset(model.view(), batch, max_len + longest);
+  if (longest <= 0) return result;
 
   // Records the chosen tokens; returns the next input tokens [B, 1].
   auto take = [&](const at::Tensor& logits) {
@@ -108,13 +119,16 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
       if (std::find(eos.begin(), eos.end(), ids[b]) != eos.end()) {
         done[b] = true;
         result.finish_reasons[b] = "eos";
-      } else if (std::find(stops.begin(), stops.end(), ids[b]) != stops.end()) {
+      } else if (std::find(stops.begin(), stops.end(), ids[b]) != stops.end() ||
+                 (!options.extra_stop_token_ids.empty() &&
+                  std::find(options.extra_stop_token_ids[b].begin(), options.extra_stop_token_ids[b].end(), ids[b]) !=
+                      options.extra_stop_token_ids[b].end())) {
         done[b] = true;
         result.finish_reasons[b] = "stop_token";
       } else if (options.stop_predicate && options.stop_predicate(b, result.tokens[b])) {
         done[b] = true;
         result.finish_reasons[b] = "stop";
-      } else if (static_cast<int64_t>(result.tokens[b].size()) >= options.max_new_tokens) {
+      } else if (static_cast<int64_t>(result.tokens[b].size()) >= limit_of(b)) {
         done[b] = true;
       }
     }

@@ -32,6 +32,11 @@ struct GenerateOptions : DecodeLimits {
   // true stops that sequence ("stop" finish reason). Used for stop strings.
   std::function<bool(int64_t sequence, const std::vector<int64_t>& generated)> stop_predicate;
   bool keep_logits = false;                  // record each step's next-token logits (tests)
+  // Per-sequence limits of a batch whose samples differ (empty: max_new_tokens / stop_token_ids
+  // for every sequence): sequence b stops after max_new_tokens_per_sequence[b] tokens and also on
+  // the ids of extra_stop_token_ids[b] ("stop_token").
+  std::vector<int64_t> max_new_tokens_per_sequence;
+  std::vector<std::vector<int64_t>> extra_stop_token_ids;
 };
 
 struct GenerateResult {

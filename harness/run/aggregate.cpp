@@ -51,6 +51,7 @@ json aggregate_samples(const std::vector<std::string>& selected_ids,
   std::map<std::string, std::map<std::string, std::vector<double>>> buckets;
   std::map<std::string, std::vector<double>> timing, memory, kv;
   size_t recorded = 0, scored = 0, errors = 0;
+  double output_tokens = 0, sample_ms = 0;  // over scored samples, for the throughput
   for (const auto& id : selected_ids) {
     auto it = rows.find(id);
     if (it == rows.end()) continue;
@@ -71,6 +72,8 @@ json aggregate_samples(const std::vector<std::string>& selected_ids,
       if (!bucket.empty()) buckets[bucket][name].push_back(v.get<double>());
     }
     collect_numbers(row.value("timing", json::object()), timing);
+    output_tokens += row.value("output_tokens", 0.0);
+    sample_ms += row.value("timing", json::object()).value("sample_ms", 0.0);
     collect_numbers(row.value("memory", json::object()), memory);
     collect_numbers(row.value("kv", json::object()), kv);
   }
@@ -90,6 +93,9 @@ json aggregate_samples(const std::vector<std::string>& selected_ids,
                                 {"p50", percentile(xs, 0.5)}, {"p90", percentile(xs, 0.9)},
                                 {"max", *std::max_element(xs.begin(), xs.end())}};
   }
+  // Generated tokens per second of sample wall time (a batched sample's sample_ms is its share of
+  // the batch's time, so batching shows here).
+  if (sample_ms > 0) out["performance"]["throughput_tokens_per_s"] = {{"overall", output_tokens / (sample_ms / 1e3)}};
   for (auto* group : {&memory, &kv}) {
     json& dst = out[group == &memory ? "memory" : "kv"];
     dst = json::object();

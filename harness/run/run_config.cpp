@@ -83,8 +83,12 @@ ParamSpecs generation_specs() {
   ParamSpec stop_ids = spec("stop_token_ids", ParamType::kIntList, json::array(),
                             "extra stop token ids (besides the model's EOS)");
   stop_ids.min = 0;
+  ParamSpec batch = spec("batch_size", ParamType::kInt, 1,
+                         "samples generated together, left-padded (methods with padded-batch support; "
+                         "not in the hash)");
+  batch.min = 1;
   return {max_new, spec("stop", ParamType::kStringList, json::array(), "extra stop strings"),
-          stop_ids, chunk};
+          stop_ids, chunk, batch};
 }
 
 ParamSpecs output_specs() {
@@ -198,6 +202,11 @@ RunConfig resolve_run_config(const ConfigDocument& doc) {
   const CatalogEntry& method_entry =
       find_component("method", method["name"].get<std::string>(), "method.name", doc);
   method["params"] = resolve_params(method_entry.params, method["params"], "method.params", locate);
+  const int64_t batch_size = resolved["generation"]["batch_size"].get<int64_t>();
+  KVBENCH_CHECK_CONFIG(batch_size == 1 || method_entry.extra.value("padded_batches", false),
+                       doc.locate("generation.batch_size"), ": generation.batch_size: ", batch_size,
+                       ": method ", method["name"].get<std::string>(),
+                       " does not support padded batches (batch_size 1 only; see `kvbench list methods`)");
 
   json& task = resolved["task"];
   const CatalogEntry& task_entry =
@@ -271,6 +280,7 @@ json identity_config(const json& resolved, const std::string& model_structure_sh
   id["output"].erase("per_step_accounting");  // what is recorded, not what is run
   id["output"].erase("sample_groups");        // how the work is split, not what is run
   id["model"].erase("max_weight_bytes");       // whether the run may start, not what it computes
+  id["generation"].erase("batch_size");       // how samples are grouped, not what each computes
   id["task"].erase("limit");
   id["task"].erase("ids");
   id["task"].erase("data_root");

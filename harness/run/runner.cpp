@@ -238,36 +238,79 @@ RunOutcome execute_run(RunPlan& plan, Engine& engine, const RunOptions& options)
   std::optional<Progress> progress;
   if (options.progress) progress.emplace(plan.label, mine, mine_already);
   bool interrupted = false;
-  for (const auto& sample : samples) {
-    if (store.has_sample(sample.id) || !share.owns_sample(sample.id)) continue;
+  // Samples run in batches of generation.batch_size (task order, only this shard's pending ones);
+  // each finished sample is appended (and flushed) at once.
+  const size_t batch_size = plan.run.resolved["generation"].value("batch_size", int64_t{1});
+  using Clock = std::chrono::steady_clock;
+  // sample_ms < 0: the time since `start` (a sample run alone: generation and scoring).
+  auto record = [&](const Sample& sample, const SampleResult* result, const std::string& error, double sample_ms,
+                    Clock::time_point start) {
+    json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata},
+                {"kvbench_version", code}, {"schema_version", kRecordSchemaVersion}};
+    if (result != nullptr) {
+      try {
+        Scores scores = score_prediction(metrics, result->prediction, sample.references, sample.metadata);
+        row["prompt_sha256"] = result->prompt_sha256;
+        row["input_tokens"] = result->input_tokens;
+        row["output_tokens"] = result->output_tokens;
+        row["prediction"] = result->prediction;
+        row["scores"] = scores;
+        row["timing"] = result->timing;
+        row["memory"] = result->memory;
+        row["kv"] = result->kv;
+        row["error"] = nullptr;
+      } catch (const std::exception& e) {
+        row["error"] = e.what();
+      }
+    } else {
+      row["error"] = error;
+    }
+    // In a batch: the sample's share of the batch's wall time, so that the sum over samples is the
+    // run's time and output tokens / sample_ms is the throughput.
+    row["timing"]["sample_ms"] =
+        sample_ms >= 0 ? sample_ms : std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    store.append_sample(row);
+    ++outcome.ran;
+    if (progress) progress->finish_sample(!row["error"].is_null(), row.value("input_tokens", int64_t{-1}));
+  };
+  // One sample alone: its own errors (settings, prompt, generation) land on its row.
+  auto run_one = [&](const Sample& sample) {
+    const Clock::time_point start = Clock::now();
+    std::optional<SampleResult> result;
+    std::string error;
+    try {
+      result = engine.run(sample, generation_for(sample, plan.run.resolved));
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    record(sample, result ? &*result : nullptr, error, -1, start);
+  };
+  std::vector<const Sample*> pending;
+  for (const auto& sample : samples)
+    if (!store.has_sample(sample.id) && share.owns_sample(sample.id)) pending.push_back(&sample);
+  for (size_t first = 0; first < pending.size(); first += batch_size) {
     if (options.stop && options.stop->load()) {
       interrupted = true;
       break;
     }
-    json row = {{"id", sample.id}, {"references", sample.references}, {"metadata", sample.metadata},
-                {"kvbench_version", code}, {"schema_version", kRecordSchemaVersion}};
-    auto start = std::chrono::steady_clock::now();
-    try {
-      GenerationSettings generation = generation_for(sample, plan.run.resolved);
-      SampleResult result = engine.run(sample, generation);
-      Scores scores = score_prediction(metrics, result.prediction, sample.references, sample.metadata);
-      row["prompt_sha256"] = result.prompt_sha256;
-      row["input_tokens"] = result.input_tokens;
-      row["output_tokens"] = result.output_tokens;
-      row["prediction"] = result.prediction;
-      row["scores"] = scores;
-      row["timing"] = result.timing;
-      row["memory"] = result.memory;
-      row["kv"] = result.kv;
-      row["error"] = nullptr;
-    } catch (const std::exception& e) {
-      row["error"] = e.what();
+    const std::vector<const Sample*> batch(pending.begin() + first,
+                                           pending.begin() + std::min(pending.size(), first + batch_size));
+    if (batch.size() == 1) {
+      run_one(*batch.front());
+      continue;
     }
-    row["timing"]["sample_ms"] =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    store.append_sample(row);
-    ++outcome.ran;
-    if (progress) progress->finish_sample(!row["error"].is_null(), row.value("input_tokens", int64_t{-1}));
+    const Clock::time_point start = Clock::now();
+    std::vector<SampleResult> results;
+    try {
+      std::vector<GenerationSettings> generations;
+      for (const Sample* sample : batch) generations.push_back(generation_for(*sample, plan.run.resolved));
+      results = engine.run_batch(batch, generations);
+    } catch (const std::exception&) {
+      for (const Sample* sample : batch) run_one(*sample);  // attributes the error to its sample
+      continue;
+    }
+    const double share_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count() / batch.size();
+    for (size_t i = 0; i < batch.size(); ++i) record(*batch[i], &results[i], "", share_ms, start);
   }
   if (progress) progress->finish();
   // The cell's metrics and status over all parts: every writer rewrites them as it ends, under the
