@@ -80,7 +80,6 @@ class Kivi : public KVMethod {
     key_residual_.reset(layers, max_tokens, residual_layout("keys", key_bits_));
     value_residual_.reset(layers, max_tokens, residual_layout("values", value_bits_));
     prompt_tokens_.assign(static_cast<size_t>(layers), 0);
-    batch_ = batch_size;
     counters_.reset();
   }
 
@@ -185,7 +184,6 @@ class Kivi : public KVMethod {
   }
 
   int64_t key_bits_, value_bits_, group_, residual_;
-  int64_t batch_ = 1;
   KVSlotStore key_quantized_;    // slot = a group of group_ tokens
   KVSlotStore value_quantized_;  // slot = a token
   KVSlotStore key_residual_;     // full-precision keys [B, Hkv, rows, d]

@@ -35,11 +35,16 @@ at::Tensor kivi_attention_reference(const at::Tensor& query, const KiviCacheView
 
 at::Tensor kivi_attention(const at::Tensor& query, const KiviCacheView& cache, int64_t q_offset, double scale) {
 #ifdef KVBENCH_WITH_CUDA
-  if (query.defined() && query.is_cuda())
-    return cuda::kivi_attention_cuda(query, cache.keys.codes, cache.keys.scale, cache.keys.zero, cache.key_residual,
-                                     cache.values.codes, cache.values.scale, cache.values.zero,
-                                     cache.value_residual, cache.group, cache.key_bits, cache.value_bits, q_offset,
-                                     scale);
+  if (query.defined() && query.is_cuda()) {
+    // The kernel reads contiguous arrays; a residual is a view of a slot store whose capacity may
+    // exceed its rows (and the query a view of the model's projections): copied when strided.
+    auto dense = [](const at::Tensor& t) { return t.defined() ? t.contiguous() : t; };
+    return cuda::kivi_attention_cuda(dense(query), dense(cache.keys.codes), dense(cache.keys.scale),
+                                     dense(cache.keys.zero), dense(cache.key_residual), dense(cache.values.codes),
+                                     dense(cache.values.scale), dense(cache.values.zero),
+                                     dense(cache.value_residual), cache.group, cache.key_bits, cache.value_bits,
+                                     q_offset, scale);
+  }
 #endif
   return kivi_attention_reference(query, cache, q_offset, scale);
 }

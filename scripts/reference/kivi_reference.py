@@ -26,7 +26,8 @@ Usage: kivi_reference.py IN.json OUT.json
 IN (written by the C++ test): key_bits, value_bits, group_size, residual_length, prompt_len, and
 tensors q [1, Hq, S, d], k and v [1, Hkv, S, d] (nested lists). The prompt's first prompt_len tokens
 are prefilled at once, then every further token is one decode step.
-OUT: prefill_output [1, Hq, prompt_len, d], decode_outputs [steps][1, Hq, 1, d], the final cache:
+OUT: prefill_output [1, Hq, prompt_len, d], decode_outputs [steps][1, Hq, 1, d], quantized_rows
+[1 + steps][quantized key rows, quantized value rows] after the prefill and each step, the final cache:
 key_codes [1, Hkv, Tq * bits / 32, d] (int32), key_scale, key_zero [1, Hkv, Tq / g, d], key_full_rows,
 value_codes [1, Hkv, Nv, d * bits / 32], value_scale, value_zero [1, Hkv, Nv, d / g], value_full_rows.
 """
@@ -231,8 +232,13 @@ def main():
     prompt = cfg["prompt_len"]
     cache = KiviLayerCache(cfg["key_bits"], cfg["value_bits"], cfg["group_size"], cfg["residual_length"])
     out = {"prefill_output": cache.prefill(q[:, :, :prompt], k[:, :, :prompt], v[:, :, :prompt]).tolist()}
-    out["decode_outputs"] = [cache.decode(q[:, :, p:p + 1], k[:, :, p:p + 1], v[:, :, p:p + 1]).tolist()
-                             for p in range(prompt, q.shape[2])]
+    counts = lambda: [0 if cache.key_codes is None else cache.key_codes.shape[2] * 32 // cache.key_bits,
+                      0 if cache.value_codes is None else cache.value_codes.shape[2]]
+    out["quantized_rows"] = [counts()]
+    out["decode_outputs"] = []
+    for p in range(prompt, q.shape[2]):
+        out["decode_outputs"].append(cache.decode(q[:, :, p:p + 1], k[:, :, p:p + 1], v[:, :, p:p + 1]).tolist())
+        out["quantized_rows"].append(counts())
     squeeze = lambda t, dim: None if t is None else t.squeeze(dim)
     out.update({
         "key_codes": as_list(cache.key_codes),

@@ -4,7 +4,7 @@
 // on the same random tensors, exchanged through JSON files: kvbench writes q/k/v, the reference
 // prefills the prompt and decodes the rest; checked are (a) the final quantized cache: codes, scales
 // and zero points bit for bit against kvbench's quantizer on the rows the reference quantized, and
-// the numbers of quantized rows against the kivi method's; (b) the kivi method's attention output of
+// the numbers of quantized rows after the prompt and after every step against the kivi method's; (b) the kivi method's attention output of
 // the prompt and of every decode step against the reference's (tolerance below).
 #include "harness/kv/kivi_quant.h"
 #include "tests/methods/attention_calls.h"
@@ -86,8 +86,20 @@ TEST(KiviReference, QuantizedCacheAndAttentionMatchTheReferencePort) {
                                              {"group_size", group},
                                              {"residual_length", residual}});
     method->reset({KVShape{1, hq, hkv, d}, nullptr, nullptr}, 1, s);
+    // After the prompt and every step: the quantized key and value rows, exactly the reference's
+    // (when each flush happens, checked before any tolerance).
+    auto quantized_rows = [&] {
+      const nlohmann::json st = method->stats();
+      return std::vector<int64_t>{static_cast<int64_t>(st["quantized_key_rows"].get<double>()),
+                                  static_cast<int64_t>(st["quantized_value_rows"].get<double>())};
+    };
     std::vector<at::Tensor> outputs{method->attend(seq.call(0, prompt, AttentionPhase::kPrefill, true))};
-    for (int64_t p = prompt; p < s; ++p) outputs.push_back(method->attend(seq.call(p, 1, AttentionPhase::kDecode)));
+    std::vector<std::vector<int64_t>> rows{quantized_rows()};
+    for (int64_t p = prompt; p < s; ++p) {
+      outputs.push_back(method->attend(seq.call(p, 1, AttentionPhase::kDecode)));
+      rows.push_back(quantized_rows());
+    }
+    EXPECT_EQ(rows, ref["quantized_rows"].get<std::vector<std::vector<int64_t>>>());
 
     // (a) The final cache. Key codes: the reference packs along tokens as [1, Hkv, Tq * bits / 32, d];
     // kvbench's [1, Hkv, groups, d * words] is the same words per (group, channel).
