@@ -20,6 +20,13 @@ at::Tensor topk_per_head_cuda(const at::Tensor& scores, int64_t k);
 int64_t gather_rows_cuda(const at::Tensor& src, const at::Tensor& index, const at::Tensor& out, bool check_indices);
 at::Tensor shadowkv_reconstruct_keys_cuda(const at::Tensor& u, const at::Tensor& sv, const at::Tensor& positions,
                                           const at::Tensor& cos, const at::Tensor& sin, bool check_positions);
+// KIVI attention (harness/kv/kivi_attention.h): the KiviCacheView's tensors, codes undefined for a
+// side without quantized rows.
+at::Tensor kivi_attention_cuda(const at::Tensor& query, const at::Tensor& key_codes, const at::Tensor& key_scale,
+                               const at::Tensor& key_zero, const at::Tensor& key_residual,
+                               const at::Tensor& value_codes, const at::Tensor& value_scale,
+                               const at::Tensor& value_zero, const at::Tensor& value_residual, int64_t group,
+                               int64_t key_bits, int64_t value_bits, int64_t q_offset, double scale);
 
 // Shared by the launchers: every tensor is a CUDA tensor on one device (returned); `contiguous`
 // lists the ones that must also be contiguous.

@@ -65,4 +65,23 @@ inline int64_t yakv_landmark_bytes_per_token_layer(int64_t kv_heads, int64_t hea
   return kv_heads * head_dim * bits / 8 + scale_bytes;
 }
 
+// KIVI (methods/kivi.cpp) after the prompt with `tokens` cached per sequence, both sides quantized
+// (bits 2, 4 or 8), residual R, group g: per layer, sequence and KV head
+//   keys:   q_k = floor(tokens / R) * R quantized rows: q_k * d * key_bits / 8 packed code bytes
+//           + 2 * (q_k / g) * d * e scale and zero bytes, + the residual's capacity R * d * e;
+//   values: q_v = max(0, tokens - R) quantized rows: q_v * d * value_bits / 8 code bytes
+//           + 2 * q_v * (d / g) * e scale and zero bytes, + the residual's capacity (R + 1) * d * e.
+// Asymptotically Hkv * d * ((key_bits + value_bits) / 8 + 4 e / g) per token and layer: 768 B for
+// Llama-3.1-8B at 2 bits, g 32, bf16 (full: 4096 B).
+inline int64_t kivi_kv_bytes(const KVShape& c, int64_t batch, int64_t tokens, int64_t group, int64_t residual,
+                             int64_t key_bits, int64_t value_bits, int64_t elem_bytes) {
+  const int64_t d = c.head_dim;
+  const int64_t q_k = tokens / residual * residual;
+  const int64_t q_v = tokens > residual ? tokens - residual : 0;
+  const int64_t keys = q_k * d * key_bits / 8 + 2 * (q_k / group) * d * elem_bytes + residual * d * elem_bytes;
+  const int64_t values =
+      q_v * d * value_bits / 8 + 2 * q_v * (d / group) * elem_bytes + (residual + 1) * d * elem_bytes;
+  return c.num_layers * batch * c.num_kv_heads * (keys + values);
+}
+
 }  // namespace kvbench::kv_formula
