@@ -3,7 +3,8 @@
 // method's measured KVMemory with what its layout should take. Header-only integer arithmetic.
 // Notation: L layers, B sequences, Hkv KV heads, d head_dim, S token slots, e bytes per element.
 // The per-token-layer figures for Llama-3.1-8B (Hkv 8, d 128, bf16) in section 1.9 are: full
-// 4096 B, ShadowKV U + landmarks 320 + 256 B (+ ids), YAKV-GPU 2-bit landmarks 256 + 2 B scale.
+// 4096 B, ShadowKV U + landmarks 320 + 256 B (+ ids), YAKV-GPU 2-bit landmarks 256 + 2 B scale,
+// ArkVale page-32 cuboid digests 128 B.
 #pragma once
 
 #include "harness/kv/kv_shape.h"
@@ -82,6 +83,34 @@ inline int64_t kivi_kv_bytes(const KVShape& c, int64_t batch, int64_t tokens, in
   const int64_t values =
       q_v * d * value_bits / 8 + 2 * q_v * (d / group) * elem_bytes + (residual + 1) * d * elem_bytes;
   return c.num_layers * batch * c.num_kv_heads * (keys + values);
+}
+
+// ArkVale (methods/arkvale.cpp), per sparse layer whose prompt of S tokens spans P = ceil(S / page)
+// pages, more than its C-page device cache (a layer whose prompt fits keeps it like "full");
+// G ranking groups per sequence (1, or Hkv with ranking kv_head).
+// Host: every prompt page's K and V (the last page zero-padded) plus the int64 slot -> page table:
+//   2 * B * Hkv * P * page * d * e + B * G * C * 8.
+inline int64_t arkvale_host_bytes_per_layer(const KVShape& c, int64_t batch, int64_t pages, int64_t page,
+                                            int64_t groups, int64_t cache_pages, int64_t elem_bytes) {
+  return 2 * batch * c.num_kv_heads * pages * page * c.head_dim * elem_bytes + batch * groups * cache_pages * 8;
+}
+// Device metadata: the cuboid digests (upper and lower corner) of the P - 1 full pages,
+// B * Hkv * (P - 1) * 2d * e; per token and layer Hkv * 2d * e / page (128 B at page 32 for
+// Llama-3.1-8B bf16, methods.md 1.9).
+inline int64_t arkvale_digest_bytes_per_layer(const KVShape& c, int64_t batch, int64_t pages, int64_t elem_bytes) {
+  return batch * c.num_kv_heads * (pages - 1) * 2 * c.head_dim * elem_bytes;
+}
+// Device K/V rows of the page cache before any generated token: C - 1 full slots plus the prompt's
+// last page (S - (P - 1) * page rows); the generated tokens follow (never offloaded).
+inline int64_t arkvale_cache_rows(int64_t prompt, int64_t page, int64_t cache_pages) {
+  const int64_t pages = (prompt + page - 1) / page;
+  return (cache_pages - 1) * page + prompt - (pages - 1) * page;
+}
+// Host -> device bytes of one recalled page of one ranking group: K and V of the group's
+// Hkv / G heads, 2 * (Hkv / G) * page * d * e. A decode step recalls at most k pages per group and
+// sparse layer: its bytes are (pages recalled) times this.
+inline int64_t arkvale_recall_bytes_per_page(const KVShape& c, int64_t groups, int64_t page, int64_t elem_bytes) {
+  return 2 * (c.num_kv_heads / groups) * page * c.head_dim * elem_bytes;
 }
 
 }  // namespace kvbench::kv_formula
