@@ -24,6 +24,9 @@
 // exactly active + lite tokens wraps the ring (the reference indexes past its lite list there);
 // only the weights lambda = 1 (its defaults, the _w1 solvers) are offered; the rank is clamped to
 // min(rank, head_dim, tokens fitted) so the r x r systems stay regular.
+// Memory before the fit: the layer's queries, keys and values stay on the device (the fit needs
+// all queries); with a whole-prompt prefill only the layer being computed holds them, with chunked
+// prefill every layer holds its prompt queries until the last chunk.
 // Batches must not be padded (kvbench runs one sequence per sample).
 #include "harness/kv/attention.h"
 #include "harness/kv/budget.h"
