@@ -114,3 +114,32 @@ inline int64_t arkvale_recall_bytes_per_page(const KVShape& c, int64_t groups, i
 }
 
 }  // namespace kvbench::kv_formula
+
+namespace kvbench::kv_formula {
+
+// LRQK (methods/lrqk.cpp), per query head: Hq = c.num_heads. Once a layer is fitted:
+// - device K/V: the working set [B, Hq, active + lite, d] of keys and values per layer;
+inline int64_t lrqk_working_set_bytes(const KVShape& c, int64_t batch, int64_t active, int64_t lite,
+                                      int64_t elem_bytes) {
+  return c.num_layers * batch * c.num_heads * (active + lite) * c.head_dim * 2 * elem_bytes;
+}
+// - device metadata: A_K [B, Hq, slots, r] (`slots` = its allocated rows), B_Q and B_K
+//   [B, Hq, r, d], and the int64 token table of the active slots [B, Hq, active];
+//   A_K alone is Hq * r * e per token and layer (2048 B for Llama-3.1-8B, Hq 32, r 32, bf16:
+//   methods.md 1.9);
+inline int64_t lrqk_a_k_bytes_per_token_layer(int64_t query_heads, int64_t rank, int64_t elem_bytes) {
+  return query_heads * rank * elem_bytes;
+}
+inline int64_t lrqk_metadata_bytes(const KVShape& c, int64_t batch, int64_t slots, int64_t rank, int64_t active,
+                                   int64_t elem_bytes) {
+  return c.num_layers * batch * c.num_heads *
+         (slots * rank * elem_bytes + 2 * rank * c.head_dim * elem_bytes + active * 8);
+}
+// - host: every token's K/V rows per KV head, kv_rows_bytes(c, batch, slots, e) for the host
+//   store's allocated slots;
+// - host -> device per decode step: one K and one V row of d elements per missed (query head, token).
+inline int64_t lrqk_fetch_bytes(int64_t misses, int64_t head_dim, int64_t elem_bytes) {
+  return misses * head_dim * 2 * elem_bytes;
+}
+
+}  // namespace kvbench::kv_formula
