@@ -12,8 +12,9 @@
 // the device and attend densely forever.
 // Decode step, layer l >= dense_layers (methods/infinigen_speculation.h):
 //   speculation: layer l's query projection of layer l-1's normalized input of this step
-//     (view.project_query, the port's previous hidden states with the current W_q), RoPE at the
-//     step's positions, partial skew -> q' [B, Hq, 1, w];
+//     (view.project_query, the port's previous hidden states with the current W_q; for Qwen the
+//     layer's q bias / per-head q-norm apply too, as the model projects: the port is Llama-only),
+//     RoPE at the step's positions, partial skew -> q' [B, Hq, 1, w];
 //   the token's K/V go to the host store and its partial keys to the device cache first, so it
 //     competes like every other slot (the port scores after appending);
 //   scores = q' k'^T / sqrt(d) per query head; per sequence floor(budget * slots) rows per head
