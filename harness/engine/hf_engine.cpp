@@ -68,6 +68,11 @@ class HfEngine : public Engine {
     options.device = device_of(model["device"].get<std::string>());
     model_ = CausalLM::load(folder_, options);
     tokenizer_.emplace(Tokenizer::load(folder_));
+    // Methods that calibrate on a fixed text (InfiniGen) tokenize it like a raw prompt.
+    model_->set_tokenizer([this](const std::string& text) {
+      const std::vector<int32_t> ids = tokenizer_->encode(text, /*add_special_tokens=*/true);
+      return std::vector<int64_t>(ids.begin(), ids.end());
+    });
     bool has_template = std::filesystem::exists(std::filesystem::path(folder_) / "chat_template.jinja");
     if (!has_template) {
       std::ifstream in(std::filesystem::path(folder_) / "tokenizer_config.json");

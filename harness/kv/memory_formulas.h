@@ -142,4 +142,30 @@ inline int64_t lrqk_fetch_bytes(int64_t misses, int64_t head_dim, int64_t elem_b
   return misses * head_dim * 2 * elem_bytes;
 }
 
+// InfiniGen (methods/infinigen.cpp), `slots` = the stores' capacity (prompt + max new tokens),
+// D = dense layers, W = the sum over the sparse layers of their partial width w_l (Hq heads):
+//   host: the sparse layers' K/V, (L - D) * B * Hkv * slots * d * 2 * e;
+//   device K/V: the dense layers', D * B * Hkv * slots * d * 2 * e;
+//   device metadata: validity rows of every layer (L * B * slots bytes), the partial key caches
+//     B * Hq * slots * W * e and the partial skews Hq * d * W * e;
+//   host-to-device per decode step: `selected` rows of K and V per query head and sparse layer,
+//     (L - D) * B * Hq * selected * d * 2 * e (rows are fetched per query head, as the port selects).
+inline int64_t infinigen_host_bytes(const KVShape& c, int64_t batch, int64_t slots, int64_t dense_layers,
+                                    int64_t elem_bytes) {
+  return (c.num_layers - dense_layers) * batch * c.num_kv_heads * slots * c.head_dim * 2 * elem_bytes;
+}
+inline int64_t infinigen_kv_device_bytes(const KVShape& c, int64_t batch, int64_t slots, int64_t dense_layers,
+                                         int64_t elem_bytes) {
+  return dense_layers * batch * c.num_kv_heads * slots * c.head_dim * 2 * elem_bytes;
+}
+inline int64_t infinigen_metadata_device_bytes(const KVShape& c, int64_t batch, int64_t slots,
+                                               int64_t partial_width_sum, int64_t elem_bytes) {
+  return c.num_layers * batch * slots + batch * c.num_heads * slots * partial_width_sum * elem_bytes +
+         c.num_heads * c.head_dim * partial_width_sum * elem_bytes;
+}
+inline int64_t infinigen_step_host_to_device_bytes(const KVShape& c, int64_t batch, int64_t selected,
+                                                   int64_t dense_layers, int64_t elem_bytes) {
+  return (c.num_layers - dense_layers) * batch * c.num_heads * selected * c.head_dim * 2 * elem_bytes;
+}
+
 }  // namespace kvbench::kv_formula

@@ -14,8 +14,11 @@
 //   original positions (ShadowKV, YAKV); call.last_prefill_chunk: compress the prompt once (SVD,
 //   landmarks, page digests);
 // - call.query: score pages/chunks/rows before attending (Quest, ShadowKV, YAKV);
-// - view.weights->layer(l + 1, "self_attn.q_proj.weight"): any layer's weights (e.g. to speculate
-//   one layer ahead); call.hidden: this layer's normalized input.
+// - view.weights->layer(l + 1, "self_attn.q_proj.weight"): any layer's weights; call.hidden: this
+//   layer's normalized input; view.project_query(l, hidden): layer l's query projection of any
+//   normalized hidden state (InfiniGen speculates layer l's query from layer l-1's input);
+// - view.forward_tokens + view.tokenize: a calibration pass of the model over a fixed text with an
+//   observer method that sees every layer's queries/keys (InfiniGen's skewing matrices).
 #pragma once
 
 #include "harness/kv/kv_shape.h"
@@ -27,10 +30,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace kvbench {
+
+class KVMethod;
 
 enum class AttentionPhase { kPrefill, kDecode };
 
@@ -39,10 +45,23 @@ enum class AttentionPhase { kPrefill, kDecode };
 // - weights: every layer's tensors (null when a test drives a method without a model);
 // - rope: rotate any keys at any positions (ShadowKV / YAKV re-apply RoPE to gathered pre-RoPE keys
 //   at their original positions: rope->apply(k_pre [B,H,n,d], positions [B,n])).
+// The model's own computations a method may call (each null when a test drives a method without a
+// model; methods that need one fail with an error naming it):
+// - project_query(layer, hidden [B, T, hidden]): that layer's query projection of a normalized
+//   hidden state, as the model computes it (bias, per-head q-norm), before RoPE: [B, Hq, T, d];
+// - forward_tokens(ids, observer): the whole model over one sequence of token ids (positions
+//   0..n-1, one prefill chunk, logits discarded) with `observer` as every layer's KV method;
+//   observer.reset() is not called. Ids outside the vocabulary are a config Error;
+// - tokenize(text): `text` as the model's token ids, tokenized like a raw prompt (special tokens
+//   added). Null also when the model runs without a tokenizer (token-level generate() callers such
+//   as tests and benchmarks): the engine attaches it (CausalLM::set_tokenizer).
 struct ModelView {
   KVShape shape;
   const LayerWeights* weights = nullptr;
   const Rope* rope = nullptr;
+  std::function<at::Tensor(int64_t layer, const at::Tensor& hidden)> project_query;
+  std::function<void(const std::vector<int64_t>& ids, KVMethod& observer)> forward_tokens;
+  std::function<std::vector<int64_t>(const std::string& text)> tokenize;
 };
 
 // One layer's attention request for T new tokens of B sequences. Shapes: B batch, T new tokens,

@@ -38,6 +38,28 @@ std::unique_ptr<CausalLM> CausalLM::load(const std::string& folder, const LoadOp
   return std::unique_ptr<CausalLM>(new CausalLM(folder, std::move(weights), std::move(arch), std::move(rope)));
 }
 
+ModelView CausalLM::view() const {
+  ModelView v{weights_.config().kv_shape(), &weights_, &rope_};
+  v.project_query = [this](int64_t layer, const at::Tensor& hidden) {
+    c10::InferenceMode guard;
+    // project_qkv also computes k and v (one token at decode: cheap next to the layer's MLP).
+    return arch_->project_qkv(weights_, layer, hidden.to(device(), dtype())).q.transpose(1, 2);
+  };
+  v.forward_tokens = [this](const std::vector<int64_t>& ids, KVMethod& observer) {
+    const int64_t n = static_cast<int64_t>(ids.size()), vocab = config().vocab_size;
+    KVBENCH_CHECK_CONFIG(n > 0, "forward_tokens: no tokens");
+    for (int64_t id : ids)
+      KVBENCH_CHECK_CONFIG(id >= 0 && id < vocab, "forward_tokens: token id ", id, " outside the vocabulary [0, ", vocab, ")");
+    ForwardInput in;
+    in.tokens = at::tensor(at::ArrayRef<int64_t>(ids), at::kLong).view({1, n});
+    in.positions = at::arange(n, at::kLong).view({1, n});
+    in.valid = at::ones({1, n}, at::kBool);
+    forward(in, observer);
+  };
+  if (tokenize_) v.tokenize = tokenize_;
+  return v;
+}
+
 at::Tensor CausalLM::forward(const ForwardInput& input, KVMethod& method) const {
   c10::InferenceMode guard;
   const ModelConfig& c = config();

@@ -12,8 +12,10 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace kvbench {
 
@@ -43,7 +45,14 @@ class CausalLM {
   const ModelConfig& config() const { return weights_.config(); }
   const ModelWeights& weights() const { return weights_; }
   const Rope& rope() const { return rope_; }
-  ModelView view() const { return ModelView{weights_.config().kv_shape(), &weights_, &rope_}; }
+  // Shape, weights, RoPE and the computations methods may call (harness/kv/method.h ModelView);
+  // valid while this model lives.
+  ModelView view() const;
+  // Attaches the tokenizer (text -> ids as a raw prompt) that view().tokenize exposes; the engine
+  // sets it after loading both. Without it view().tokenize is null.
+  void set_tokenizer(std::function<std::vector<int64_t>(const std::string&)> tokenize) {
+    tokenize_ = std::move(tokenize);
+  }
   at::ScalarType dtype() const { return weights_.dtype(); }
   at::Device device() const { return weights_.device(); }
   const std::string& folder() const { return folder_; }
@@ -60,6 +69,7 @@ class CausalLM {
   ModelWeights weights_;
   std::unique_ptr<Architecture> arch_;
   Rope rope_;
+  std::function<std::vector<int64_t>(const std::string&)> tokenize_;
 };
 
 }  // namespace kvbench
