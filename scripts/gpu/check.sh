@@ -6,8 +6,9 @@
 #   build   unpack + configure + build the GPU targets (scripts/gpu/setup_on_device.sh)
 #   tests   every ctest test labelled gpu (kernels vs their LibTorch references, GPU placement)
 #   kernels the kernel benchmarks (bench_kv_ops, CUDA kernels at Llama-3.1-8B shapes)
-#   models  random bf16 Llama-3.1-8B- and Qwen3-30B-A3B-shaped checkpoints + transformers' greedy
-#           tokens (scripts/gpu/make_large_checkpoints.py), then test_model_gpu's parity on them
+#   models  a random bf16 Llama-3.1-8B-shaped checkpoint (and a Qwen3-30B-A3B-shaped one with
+#           KVBENCH_CHECK_MOE=1) + transformers' greedy tokens (scripts/gpu/make_large_checkpoints.py),
+#           then test_model_gpu's parity on them
 #   decode  bench_model: TTFT/TPOT of full, shadowkv, yakv_gpu and quest at 32K and 128K on the
 #           8B-shaped checkpoint, next to the methods.md 7.3 HBM roofline
 # and writes OUT/gpu-check.md (machine, commit, each stage's time and status, every figure) plus the
@@ -57,7 +58,7 @@ stage() {
   # The command may be one of this script's functions: a child bash gets them and the variables
   # they read (timeout runs programs only).
   local context
-  context="$(declare -p repo dry out py build scratch gpu_targets methods contexts decode_model models_dir \
+  context="$(declare -p repo dry out py build scratch gpu_targets methods contexts decode_model models_dir large_models \
              2>/dev/null; declare -f)"
   timeout "$left" bash -c "$context"$'\n''"$@"' stage-command "$@" >"$out/$name.log" 2>&1 || status=$?
   local took=$(( $(date +%s) - now ))
@@ -98,7 +99,10 @@ stage bundle "the carried bundle is complete" check_bundle
 commit="$(cat "$repo/.device/commit.txt" 2>/dev/null || git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
 
 # --- build ------------------------------------------------------------------------------------------
-gpu_targets=(kvbench test_kv_ops_cuda test_kv_storage_gpu test_model_gpu bench_kv_ops bench_model)
+# kvbench, the benchmarks, and every ctest test labelled gpu (test names are their targets):
+# listed from tests/CMakeLists.txt so a new GPU test is built and run without editing this script.
+mapfile -t gpu_tests < <(sed -n 's/^ *kvbench_add_test(\([A-Za-z0-9_]*\) .*LABELS[^)]*\bgpu\b.*/\1/p' "$repo/tests/CMakeLists.txt")
+gpu_targets=(kvbench bench_kv_ops bench_model "${gpu_tests[@]}")
 if [ "$dry" = 1 ]; then
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
@@ -155,21 +159,31 @@ if [ "$dry" = 1 ]; then
   contexts="${KVBENCH_CHECK_CONTEXTS:-256,512}"
 else
   models_dir="${KVBENCH_CHECK_MODELS_DIR:-/tmp/kvbench-large}"
+  # The Qwen3-30B-A3B-shaped one only with KVBENCH_CHECK_MOE=1 (minutes more of the budget).
+  large_models="llama31_8b"
+  [ "${KVBENCH_CHECK_MOE:-0}" = 1 ] && large_models="llama31_8b,qwen3_30b_a3b"
   model_parity() {
-    "$py" "$repo/scripts/gpu/make_large_checkpoints.py" "$models_dir" || return 1
-    KVBENCH_LARGE_MODELS="$models_dir/llama31_8b:$models_dir/qwen3_30b_a3b" KVBENCH_PYTHON="$py" \
+    "$py" "$repo/scripts/gpu/make_large_checkpoints.py" "$models_dir" --models "$large_models" || return 1
+    local list=""
+    for m in ${large_models//,/ }; do list="${list:+$list:}$models_dir/$m"; done
+    KVBENCH_LARGE_MODELS="$list" KVBENCH_PYTHON="$py" \
       KVBENCH_SOURCE_DIR="$repo" "$build/tests/test_model_gpu" --gtest_output="json:$out/test_model_gpu.json"
   }
   stage models "8B/30B-A3B-shaped random bf16 checkpoints + bf16 greedy parity with transformers" model_parity
   decode_model="$models_dir/llama31_8b"
   contexts="${KVBENCH_CHECK_CONTEXTS:-32768,131072}"
 fi
+# One bench_model process and JSON file per context, shortest first, so the figures of the shorter
+# contexts survive a cut at the time budget.
 decode() {
   [ -d "$decode_model" ] || { echo "no checkpoint at $decode_model (models stage)"; return 1; }
-  KVBENCH_BENCH_MODEL_DIR="$decode_model" KVBENCH_BENCH_METHODS="$methods" KVBENCH_BENCH_CONTEXTS="$contexts" \
-    KVBENCH_BENCH_PREFILL_CHUNK="${KVBENCH_BENCH_PREFILL_CHUNK:-8192}" \
-    "$build/tests/bench_model" --benchmark_filter=BM_Generate \
-    --benchmark_out="$out/bench_model.json" --benchmark_out_format=json
+  local context
+  for context in ${contexts//,/ }; do
+    KVBENCH_BENCH_MODEL_DIR="$decode_model" KVBENCH_BENCH_METHODS="$methods" KVBENCH_BENCH_CONTEXTS="$context" \
+      KVBENCH_BENCH_PREFILL_CHUNK="${KVBENCH_BENCH_PREFILL_CHUNK:-8192}" \
+      "$build/tests/bench_model" --benchmark_filter=BM_Generate \
+      --benchmark_out="$out/bench_model_$context.json" --benchmark_out_format=json || return 1
+  done
 }
 stage decode "bench_model: $methods at contexts $contexts" decode
 

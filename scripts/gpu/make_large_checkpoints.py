@@ -3,7 +3,7 @@
 """GPU machine only: builds full-size random bf16 checkpoints shaped like Llama-3.1-8B and like
 Qwen3-30B-A3B cut to a few layers, and records transformers' bf16 greedy tokens (32 steps, CUDA,
 sdpa attention, eager experts) for a 512-token seeded prompt in <out>/<name>/reference.json.
-Usage: make_large_checkpoints.py OUT_DIR [--moe-layers N]   (needs ~25 GB of disk, one GPU)
+Usage: make_large_checkpoints.py OUT_DIR [--moe-layers N] [--models llama31_8b,qwen3_30b_a3b]   (needs ~25 GB of disk, one GPU)
 """
 import argparse
 import json
@@ -38,8 +38,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--moe-layers", type=int, default=4)
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ", ".join(MODELS))
     args = ap.parse_args()
+    wanted = args.models.split(",")
+    unknown = [m for m in wanted if m not in MODELS]
+    if unknown:
+        sys.exit(f"make_large_checkpoints: unknown model(s) {unknown}; known: {list(MODELS)}")
     for i, (name, (config_cls, model_cls, kwargs)) in enumerate(MODELS.items()):
+        if name not in wanted:
+            continue
         path = os.path.join(args.out, name)
         if os.path.exists(os.path.join(path, "reference.json")):
             continue

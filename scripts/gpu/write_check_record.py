@@ -81,11 +81,18 @@ def gtest_section(out):
 
 
 def bench_section(out, name, columns):
-    data = load_json(os.path.join(out, name))
-    if data is None:
+    """Rows of every Google Benchmark JSON file named `name` (a glob: bench_model_*.json)."""
+    import glob
+    files = sorted(glob.glob(os.path.join(out, name)), key=lambda f: (len(f), f))
+    if not files:
         return f"{name} missing (its stage did not run or failed)."
-    if "error" in data:
-        return data["error"]
+    data = {"benchmarks": [], "context": {}}
+    for f in files:
+        part = load_json(f)
+        if "error" in part:
+            return part["error"]
+        data["benchmarks"] += part.get("benchmarks", [])
+        data["context"] = part.get("context", {})
     rows = []
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") not in ("median",):
@@ -132,7 +139,7 @@ def main():
               "TPOT is the mean of 32 decode steps after the prompt; roofline_ms is the full cache's "
               "methods.md 7.3 bound (weights + whole KV at the nominal HBM bandwidth), floor_ms the same "
               "bytes at the read bandwidth measured on this device (a 1 GiB sum).", "",
-              bench_section(out, "bench_model.json", [
+              bench_section(out, "bench_model_*.json", [
                   ("ttft_ms", lambda v: f"{v:.1f}"), ("tpot_ms", lambda v: f"{v:.2f}"),
                   ("roofline_ms", lambda v: f"{v:.2f}"), ("fraction_of_roofline", lambda v: f"{v:.2f}"),
                   ("floor_ms", lambda v: f"{v:.2f}"), ("fraction_of_floor", lambda v: f"{v:.2f}"),

@@ -56,12 +56,17 @@ fs::path data_root_with_text2json(const fs::path& root) {
 TEST(StudyGrid, MethodAxisHoldsTheStudysMethodsAtTheirBudgets) {
   const std::vector<std::string> names = study_methods();
   const std::set<std::string> have(names.begin(), names.end());
-  for (const char* method : {"full", "shadowkv", "yakv"}) EXPECT_TRUE(have.count(method)) << method;
+  // The study's six (arXiv 2604.08426: full attention and five offloading methods).
+  for (const char* method : {"full", "shadowkv", "yakv", "arkvale", "lrqk", "infinigen"})
+    EXPECT_TRUE(have.count(method)) << method;
+  EXPECT_EQ(names.size(), 6u);
   EXPECT_EQ(have.size(), names.size()) << "a method appears twice";
   const json methods = load_config_document(kStudy / "methods.yaml").value["sweep"]["grid"]["method"];
   for (const json& m : methods) {
     // methods.md 1.4: ShadowKV at 1.5625 % of the prompt, YAKV at 3.125 % + 64 local tokens.
     if (m["name"] == "shadowkv") EXPECT_EQ(m["params"]["sparse_budget"], "1.5625%");
+    if (m["name"] == "infinigen") EXPECT_EQ(m["params"]["budget"], 0.2);   // methods.md 3.3
+    if (m["name"] == "arkvale") EXPECT_EQ(m["params"]["token_budget"], "0.78125%");
     if (m["name"] == "yakv") {
       EXPECT_EQ(m["params"]["sparse_budget"], "3.125%");
       EXPECT_EQ(m["params"]["local_budget"], 64);
