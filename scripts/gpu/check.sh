@@ -48,6 +48,11 @@ log() { echo "[gpu-check] $*" >&2; }
 stage() {
   local name="$1" detail="$2"; shift 2
   local now; now=$(date +%s)
+  # KVBENCH_CHECK_STAGES=build,decode,... runs only those stages (a short re-run on the device).
+  if [ -n "${KVBENCH_CHECK_STAGES:-}" ] && [[ ",$KVBENCH_CHECK_STAGES," != *",$name,"* ]]; then
+    printf '%s\tskipped (not in KVBENCH_CHECK_STAGES)\t0\t%s\n' "$name" "$detail" >>"$stages"
+    return 0
+  fi
   local left=$(( budget - (now - start_all) ))
   if [ "$left" -le 0 ]; then
     printf '%s\tskipped (time budget of %ss spent)\t0\t%s\n' "$name" "$budget" "$detail" >>"$stages"
@@ -163,6 +168,10 @@ else
   large_models="llama31_8b"
   [ "${KVBENCH_CHECK_MOE:-0}" = 1 ] && large_models="llama31_8b,qwen3_30b_a3b"
   model_parity() {
+    if [ "${KVBENCH_CHECK_PARITY:-1}" = 0 ]; then  # the checkpoint for the decode stage only
+      "$py" "$repo/scripts/gpu/make_large_checkpoints.py" "$models_dir" --models "$large_models" --no-reference
+      return
+    fi
     "$py" "$repo/scripts/gpu/make_large_checkpoints.py" "$models_dir" --models "$large_models" || return 1
     local list=""
     for m in ${large_models//,/ }; do list="${list:+$list:}$models_dir/$m"; done

@@ -39,6 +39,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--moe-layers", type=int, default=4)
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ", ".join(MODELS))
+    ap.add_argument("--no-reference", action="store_true",
+                    help="only the checkpoint (for benchmarks), no transformers greedy reference.json")
     args = ap.parse_args()
     wanted = args.models.split(",")
     unknown = [m for m in wanted if m not in MODELS]
@@ -48,7 +50,8 @@ def main():
         if name not in wanted:
             continue
         path = os.path.join(args.out, name)
-        if os.path.exists(os.path.join(path, "reference.json")):
+        if os.path.exists(os.path.join(path, "reference.json")) or (
+                args.no_reference and os.path.exists(os.path.join(path, "config.json"))):
             continue
         if "Moe" in model_cls:
             kwargs = dict(kwargs, num_hidden_layers=args.moe_layers)
@@ -61,6 +64,8 @@ def main():
         model.save_pretrained(path, max_shard_size="5GB")
         del model
         torch.cuda.empty_cache()
+        if args.no_reference:
+            continue
         load = dict(dtype=torch.bfloat16, attn_implementation="sdpa")
         if "Moe" in model_cls:
             load["experts_implementation"] = "eager"
