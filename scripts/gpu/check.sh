@@ -139,6 +139,9 @@ else
   export LD_LIBRARY_PATH="$repo/.device/prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
+# Data the methods read at run time (InfiniGen's calibration text): the carried .device/data.
+[ "$dry" = 0 ] && [ -d "$repo/.device/data" ] && export KVBENCH_DATA_DIR="$repo/.device/data"
+
 # --- tests, kernels ---------------------------------------------------------------------------------
 export KVBENCH_TEST_TMP="${KVBENCH_TEST_TMP:-$build/test-tmp}"
 stage tests "ctest -L gpu (skips without a GPU)" \

@@ -7,7 +7,8 @@
 #                       unpacked on the device by scripts/gpu/setup_on_device.sh (dpkg -x, no install)
 #   .device/commit.txt  the commit (and whether the tree is dirty) the bundle was made from: the
 #                       device receives a copy of the working tree without .git
-#   .device/data/       only with --with-data: the parts of ../shared/data that `kvbench run` reads
+#   .device/data/       niah/paul_graham_essays (InfiniGen's calibration text); with --with-data also
+#                       the other parts of ../shared/data that `kvbench run` reads
 # Usage: scripts/gpu/make_device_bundle.sh [--with-data]
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,9 +25,13 @@ done
 commit="$(git -C "$repo" rev-parse HEAD 2>/dev/null || echo unknown)"
 git -C "$repo" diff --quiet HEAD 2>/dev/null || commit="$commit-dirty"
 echo "$commit" > "$out/commit.txt"
-if [ "${1:-}" = "--with-data" ]; then
+# Always: the Paul Graham essays (0.7 MB), InfiniGen's calibration text; --with-data: what `kvbench
+# run` reads for the shipped tasks too.
+subs=(niah/paul_graham_essays)
+[ "${1:-}" = "--with-data" ] && subs+=(tokenizers gsm8k niah/ruler/task_templates.json)
+if true; then
   rm -rf "$out/data"
-  for sub in tokenizers gsm8k niah/paul_graham_essays niah/ruler/task_templates.json; do
+  for sub in "${subs[@]}"; do
     mkdir -p "$out/data/$(dirname "$sub")"
     cp -r "$data/$sub" "$out/data/$(dirname "$sub")/"
   done
