@@ -29,11 +29,9 @@ echo "$commit" > "$out/commit.txt"
 # run` reads for the shipped tasks too.
 subs=(niah/paul_graham_essays)
 [ "${1:-}" = "--with-data" ] && subs+=(tokenizers gsm8k niah/ruler/task_templates.json)
-if true; then
-  rm -rf "$out/data"
-  for sub in "${subs[@]}"; do
-    mkdir -p "$out/data/$(dirname "$sub")"
-    cp -r "$data/$sub" "$out/data/$(dirname "$sub")/"
-  done
-fi
+rm -rf "$out/data"
+for sub in "${subs[@]}"; do
+  mkdir -p "$out/data/$(dirname "$sub")"
+  cp -r "$data/$sub" "$out/data/$(dirname "$sub")/"
+done
 du -sh "$out"/* >&2

@@ -9,6 +9,7 @@ did not produce are reported as missing, never invented. Exit 1 when OUT/stages.
 Usage: write_check_record.py --out OUT --commit SHA --dry-run 0|1 --total-seconds N
 """
 import argparse
+import glob
 import json
 import os
 import sys
@@ -82,7 +83,6 @@ def gtest_section(out):
 
 def bench_section(out, name, columns):
     """Rows of every Google Benchmark JSON file named `name` (a glob: bench_model_*.json)."""
-    import glob
     files = sorted(glob.glob(os.path.join(out, name)), key=lambda f: (len(f), f))
     if not files:
         return f"{name} missing (its stage did not run or failed)."

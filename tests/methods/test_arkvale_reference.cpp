@@ -14,6 +14,7 @@
 #include "methods/arkvale_pages.h"
 #include "tests/methods/attention_calls.h"
 #include "tests/methods/eviction_reference.h"
+#include "tests/methods/json_tensor.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/support/cli_test_support.h"
 
@@ -21,25 +22,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <vector>
 
 namespace kvbench {
 namespace {
-
-at::Tensor tensor_from(const nlohmann::json& nested, at::IntArrayRef sizes) {
-  std::vector<float> flat;
-  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
-    if (node.is_array()) {
-      for (const auto& child : node) walk(child);
-    } else {
-      flat.push_back(node.get<float>());
-    }
-  };
-  walk(nested);
-  return at::tensor(flat, at::kFloat).view(sizes).clone();
-}
 
 std::set<int64_t> as_set(const nlohmann::json& list) {
   const auto v = list.get<std::vector<int64_t>>();
@@ -63,15 +50,15 @@ TEST(ArkValeReference, SameDigestsScoresAndPagesAsThePortedReference) {
     const int64_t groups = cs["n_groups"], cache = cs["page_budgets"], k = cs["topk_pages"];
     const int64_t pages = (s + page - 1) / page;
     ASSERT_GT(cs["min_relative_gap"].get<double>(), 1e-4) << name;
-    at::Tensor q = tensor_from(cs["queries"], {1, hq, s + steps, d});
-    at::Tensor keys = tensor_from(cs["keys"], {1, hkv, s + steps, d});
+    at::Tensor q = test::tensor_from_json(cs["queries"], {1, hq, s + steps, d});
+    at::Tensor keys = test::tensor_from_json(cs["keys"], {1, hkv, s + steps, d});
 
     // Digests (the same fp32 ops in the same order) and scores (fp32 sums in another order: each
     // score is a sum of 64 terms of magnitude <= ~10, so they agree to ~64 * 10 * eps_fp32 ~ 1e-4).
     at::Tensor digests = arkvale::page_digests(keys.narrow(2, 0, (pages - 1) * page), page, arkvale::DigestKind::kCuboidMean);
-    EXPECT_LT((digests.narrow(3, 0, d) - tensor_from(cs["digest_upper"], {1, hkv, pages - 1, d})).abs().max().item<double>(), 1e-5)
+    EXPECT_LT((digests.narrow(3, 0, d) - test::tensor_from_json(cs["digest_upper"], {1, hkv, pages - 1, d})).abs().max().item<double>(), 1e-5)
         << name;
-    EXPECT_LT((digests.narrow(3, d, d) - tensor_from(cs["digest_lower"], {1, hkv, pages - 1, d})).abs().max().item<double>(), 1e-5)
+    EXPECT_LT((digests.narrow(3, d, d) - test::tensor_from_json(cs["digest_lower"], {1, hkv, pages - 1, d})).abs().max().item<double>(), 1e-5)
         << name;
 
     // The method on the same tensors, one-hot values: attended rows = resident pages + generated.
@@ -96,7 +83,7 @@ TEST(ArkValeReference, SameDigestsScoresAndPagesAsThePortedReference) {
       at::Tensor ranked = arkvale::rank_pages(scores, sinks, pages - window, k);
       at::Tensor out = method->attend(seq.call(pos, 1, AttentionPhase::kDecode));
       for (int64_t g = 0; g < groups; ++g) {
-        const at::Tensor want_scores = tensor_from(step["scores"][static_cast<size_t>(g)], {pages - 1});
+        const at::Tensor want_scores = test::tensor_from_json(step["scores"][static_cast<size_t>(g)], {pages - 1});
         EXPECT_LT((scores[0][g] - want_scores).abs().max().item<double>(), 1e-4 * (1 + want_scores.abs().max().item<double>()))
             << name << " step " << t;
         at::Tensor row = ranked[0][g].contiguous();

@@ -9,7 +9,9 @@
 #include "harness/kv/method.h"
 #include "harness/kv/rope.h"
 #include "methods/infinigen_calibration.h"
+#include "tests/methods/attention_calls.h"
 #include "tests/methods/eviction_reference.h"
+#include "tests/methods/json_tensor.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/support/cli_test_support.h"
 
@@ -17,39 +19,17 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <vector>
 
 namespace kvbench {
 namespace {
 
-at::Tensor tensor_from(const nlohmann::json& nested, at::IntArrayRef sizes) {
-  std::vector<float> flat;
-  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
-    if (node.is_array()) {
-      for (const auto& child : node) walk(child);
-    } else {
-      flat.push_back(node.get<float>());
-    }
-  };
-  walk(nested);
-  return at::tensor(flat, at::kFloat).view(sizes).clone();
-}
-
+// One layer's whole-sequence prefill call (positions 0..n-1), as the model issues it.
 AttentionCall prefill_call(int64_t layer, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
-  AttentionCall c;
-  c.layer = layer;
-  c.phase = AttentionPhase::kPrefill;
-  c.slot_offset = 0;
-  c.query = q;
-  c.key = k;
-  c.key_pre_rope = k;
-  c.value = v;
-  c.positions = at::arange(k.size(2), at::kLong).unsqueeze(0);
-  c.valid = at::ones({1, k.size(2)}, at::kBool);
-  c.scale = scale;
-  return c;
+  const int64_t n = k.size(2);
+  return test::LayerSequence{q, k, k, v, at::arange(n, at::kLong).unsqueeze(0), scale}.call(
+      0, n, AttentionPhase::kPrefill, /*last_prefill_chunk=*/true, layer);
 }
 
 TEST(InfiniGenReference, SkewChannelsAndSpeculativeSelectionMatchTheReferenceCode) {
@@ -63,12 +43,12 @@ TEST(InfiniGenReference, SkewChannelsAndSpeculativeSelectionMatchTheReferenceCod
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], d = ref["head_dim"], hidden = ref["hidden"];
   const int64_t prompt = ref["prompt"], n = ref["calibration_tokens"];
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  const at::Tensor calib_q = tensor_from(ref["calib_q"], {hq, n, d}), calib_k = tensor_from(ref["calib_k"], {hkv, n, d});
-  const at::Tensor w_q = tensor_from(ref["w_q"], {hq * d, hidden});
-  const at::Tensor previous_hidden = tensor_from(ref["previous_hidden"], {1, 1, hidden});
-  const at::Tensor keys = tensor_from(ref["keys"], {1, hkv, prompt + 1, d});
-  const at::Tensor ref_a = tensor_from(ref["skewing_matrix"], {hq, d, d});
-  const at::Tensor ref_mask = tensor_from(ref["mask"], {hq, d});
+  const at::Tensor calib_q = test::tensor_from_json(ref["calib_q"], {hq, n, d}), calib_k = test::tensor_from_json(ref["calib_k"], {hkv, n, d});
+  const at::Tensor w_q = test::tensor_from_json(ref["w_q"], {hq * d, hidden});
+  const at::Tensor previous_hidden = test::tensor_from_json(ref["previous_hidden"], {1, 1, hidden});
+  const at::Tensor keys = test::tensor_from_json(ref["keys"], {1, hkv, prompt + 1, d});
+  const at::Tensor ref_a = test::tensor_from_json(ref["skewing_matrix"], {hq, d, d});
+  const at::Tensor ref_mask = test::tensor_from_json(ref["mask"], {hq, d});
   // Both sides' boundaries are clear of rounding: channel masses (sums of 256 |.| terms, fp32
   // relative error ~n eps = 3e-5 of values ~10) and partial scores (~w eps = 3e-6 of values ~1)
   // against the script's margins.

@@ -8,6 +8,7 @@
 // the prompt and of every decode step against the reference's (tolerance below).
 #include "harness/kv/kivi_quant.h"
 #include "tests/methods/attention_calls.h"
+#include "tests/methods/json_tensor.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/support/cli_test_support.h"
 
@@ -16,7 +17,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <vector>
 
 namespace kvbench {
@@ -27,22 +27,6 @@ nlohmann::json nested(const at::Tensor& t) {
   nlohmann::json out = nlohmann::json::array();
   for (int64_t i = 0; i < t.size(0); ++i) out.push_back(nested(t[i]));
   return out;
-}
-
-at::Tensor tensor_from(const nlohmann::json& nested_values, at::ScalarType dtype) {
-  std::vector<double> flat;
-  std::vector<int64_t> sizes;
-  std::function<void(const nlohmann::json&, size_t)> walk = [&](const nlohmann::json& node, size_t depth) {
-    if (node.is_array()) {
-      if (sizes.size() <= depth) sizes.push_back(static_cast<int64_t>(node.size()));
-      for (const auto& child : node) walk(child, depth + 1);
-    } else {
-      flat.push_back(node.get<double>());
-    }
-  };
-  walk(nested_values, 0);
-  // Doubles hold every int32 code and every float32 value exactly.
-  return at::tensor(flat, at::kDouble).view(sizes).to(dtype);
 }
 
 struct Case {
@@ -103,7 +87,7 @@ TEST(KiviReference, QuantizedCacheAndAttentionMatchTheReferencePort) {
 
     // (a) The final cache. Key codes: the reference packs along tokens as [1, Hkv, Tq * bits / 32, d];
     // kvbench's [1, Hkv, groups, d * words] is the same words per (group, channel).
-    const at::Tensor ref_key_codes = tensor_from(ref["key_codes"], at::kInt);
+    const at::Tensor ref_key_codes = test::tensor_from_json(ref["key_codes"], at::kInt);
     const int64_t per_word_k = 32 / c.key_bits, words = group / per_word_k;
     const int64_t tq = ref_key_codes.size(2) * per_word_k;
     const nlohmann::json stats = method->stats();
@@ -113,16 +97,16 @@ TEST(KiviReference, QuantizedCacheAndAttentionMatchTheReferencePort) {
     at::Tensor ours_key_codes =
         keys.codes.view({1, hkv, tq / group, d, words}).permute({0, 1, 2, 4, 3}).reshape({1, hkv, tq / per_word_k, d});
     EXPECT_TRUE(at::equal(ours_key_codes, ref_key_codes));
-    EXPECT_TRUE(at::equal(keys.scale, tensor_from(ref["key_scale"], at::kFloat)));
-    EXPECT_TRUE(at::equal(keys.zero, tensor_from(ref["key_zero"], at::kFloat)));
-    const at::Tensor ref_value_codes = tensor_from(ref["value_codes"], at::kInt);
+    EXPECT_TRUE(at::equal(keys.scale, test::tensor_from_json(ref["key_scale"], at::kFloat)));
+    EXPECT_TRUE(at::equal(keys.zero, test::tensor_from_json(ref["key_zero"], at::kFloat)));
+    const at::Tensor ref_value_codes = test::tensor_from_json(ref["value_codes"], at::kInt);
     const int64_t nv = ref_value_codes.size(2);
     EXPECT_EQ(stats["quantized_value_rows"].get<double>(), static_cast<double>(nv));
     EXPECT_EQ(ref["value_full_rows"].get<int64_t>(), s - nv);
     KiviQuantized values = kivi_quantize_values(seq.value.narrow(2, 0, nv), group, c.value_bits);
     EXPECT_TRUE(at::equal(values.codes, ref_value_codes));
-    EXPECT_TRUE(at::equal(values.scale, tensor_from(ref["value_scale"], at::kFloat)));
-    EXPECT_TRUE(at::equal(values.zero, tensor_from(ref["value_zero"], at::kFloat)));
+    EXPECT_TRUE(at::equal(values.scale, test::tensor_from_json(ref["value_scale"], at::kFloat)));
+    EXPECT_TRUE(at::equal(values.zero, test::tensor_from_json(ref["value_zero"], at::kFloat)));
 
     // (b) Attention outputs. Both sides attend the same dequantized rows (bit-identical, (a)) in fp32
     // and differ only in the order of their sums (the reference: matmul, softmax, two matmuls;
@@ -142,12 +126,12 @@ TEST(KiviReference, QuantizedCacheAndAttentionMatchTheReferencePort) {
     const double max_v = std::max(seq.value.abs().max().item<double>(),
                                   nv > 0 ? v_hat.abs().max().item<double>() : 0.0);
     auto tolerance = [&](int64_t n) { return max_v * (4.0 * d * kEps * a_bound + 2.0 * n * kEps); };
-    const at::Tensor ref_prefill = tensor_from(ref["prefill_output"], at::kDouble);
+    const at::Tensor ref_prefill = test::tensor_from_json(ref["prefill_output"], at::kDouble);
     EXPECT_LE((outputs[0].to(at::kDouble) - ref_prefill).abs().max().item<double>(), tolerance(prompt));
     ASSERT_EQ(ref["decode_outputs"].size(), static_cast<size_t>(steps));
     double worst = 0;
     for (int64_t step = 0; step < steps; ++step) {
-      const at::Tensor expected = tensor_from(ref["decode_outputs"][static_cast<size_t>(step)], at::kDouble);
+      const at::Tensor expected = test::tensor_from_json(ref["decode_outputs"][static_cast<size_t>(step)], at::kDouble);
       const double diff = (outputs[static_cast<size_t>(step + 1)].to(at::kDouble) - expected).abs().max().item<double>();
       worst = std::max(worst, diff / tolerance(prompt + step + 1));
       EXPECT_LE(diff, tolerance(prompt + step + 1)) << "decode step " << step;

@@ -8,6 +8,7 @@
 #include "methods/lrqk_factors.h"
 #include "tests/methods/attention_calls.h"
 #include "tests/methods/eviction_reference.h"
+#include "tests/methods/json_tensor.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/support/cli_test_support.h"
 
@@ -18,7 +19,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,19 +31,6 @@ void write_f64(const std::filesystem::path& path, const at::Tensor& t) {
   std::ofstream out(path, std::ios::binary);
   out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.nbytes()));  // x86-64: little-endian
   ASSERT_TRUE(out.good()) << path;
-}
-
-at::Tensor nested_tensor(const nlohmann::json& nested, at::IntArrayRef sizes) {
-  std::vector<double> flat;
-  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
-    if (node.is_array()) {
-      for (const auto& child : node) walk(child);
-    } else {
-      flat.push_back(node.get<double>());
-    }
-  };
-  walk(nested);
-  return at::tensor(flat, at::kDouble).view(sizes).clone();
 }
 
 double relative_difference(const at::Tensor& a, const at::Tensor& b) {
@@ -94,10 +81,10 @@ TEST(LrqkReference, SameFactorsAndChosenTokensAsTheReferencePort) {
     const double kappa = at::linalg_cond(at::matmul(a.transpose(-1, -2), a)).max().item<double>();
     ASSERT_LE(kappa, 1e2) << "ill-conditioned test data; choose another seed";
   }
-  const double worst = std::max({relative_difference(f.a_q, nested_tensor(ref["factors"]["a_q"], {1, hq, s, rank})),
-                                  relative_difference(f.a_k, nested_tensor(ref["factors"]["a_k"], {1, hq, s, rank})),
-                                  relative_difference(f.b_q, nested_tensor(ref["factors"]["b_q"], {1, hq, rank, d})),
-                                  relative_difference(f.b_k, nested_tensor(ref["factors"]["b_k"], {1, hq, rank, d}))});
+  const double worst = std::max({relative_difference(f.a_q, test::tensor_from_json(ref["factors"]["a_q"], {1, hq, s, rank}, at::kDouble)),
+                                  relative_difference(f.a_k, test::tensor_from_json(ref["factors"]["a_k"], {1, hq, s, rank}, at::kDouble)),
+                                  relative_difference(f.b_q, test::tensor_from_json(ref["factors"]["b_q"], {1, hq, rank, d}, at::kDouble)),
+                                  relative_difference(f.b_k, test::tensor_from_json(ref["factors"]["b_k"], {1, hq, rank, d}, at::kDouble))});
   std::printf("[lrqk reference] factors: max relative difference %.3g (%lld iterations)\n", worst,
               static_cast<long long>(f.iterations));
   EXPECT_LE(worst, 1e-6);

@@ -8,6 +8,7 @@
 // from one-hot values, against the rows kvpress's compress() keeps at compression ratio 0.5.
 #include "methods/eviction_scoring.h"
 #include "tests/methods/eviction_reference.h"
+#include "tests/methods/json_tensor.h"
 #include "tests/methods/method_equivalence.h"
 #include "tests/support/cli_test_support.h"
 
@@ -15,25 +16,10 @@
 
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <vector>
 
 namespace kvbench {
 namespace {
-
-at::Tensor tensor_from(const nlohmann::json& nested, at::IntArrayRef sizes) {
-  std::vector<float> flat;
-  // Depth-first flatten in row-major order.
-  std::function<void(const nlohmann::json&)> walk = [&](const nlohmann::json& node) {
-    if (node.is_array()) {
-      for (const auto& child : node) walk(child);
-    } else {
-      flat.push_back(node.get<float>());
-    }
-  };
-  walk(nested);
-  return at::tensor(flat, at::kFloat).view(sizes).clone();
-}
 
 TEST(SnapKVKvpress, ScoresAndKeptRowsMatchKvpressSnapKVPress) {
   const std::filesystem::path out =
@@ -45,9 +31,9 @@ TEST(SnapKVKvpress, ScoresAndKeptRowsMatchKvpressSnapKVPress) {
   const nlohmann::json ref = test::read_json_file(out);
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], s = ref["seq_len"], d = ref["head_dim"];
   const int64_t w = ref["window_size"], kernel = ref["kernel_size"], n_kept = ref["n_kept"];
-  at::Tensor q = tensor_from(ref["queries"], {1, hq, s, d});
-  at::Tensor k = tensor_from(ref["keys"], {1, hkv, s, d});
-  at::Tensor kvpress_scores = tensor_from(ref["scores"], {1, hkv, s});
+  at::Tensor q = test::tensor_from_json(ref["queries"], {1, hq, s, d});
+  at::Tensor k = test::tensor_from_json(ref["keys"], {1, hkv, s, d});
+  at::Tensor kvpress_scores = test::tensor_from_json(ref["scores"], {1, hkv, s});
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
 
   // Scores: ours summed over the window, kvpress's averaged; both fp32 with a different operation

@@ -130,12 +130,3 @@ TEST(KiviCuda, MethodOnTheGpuMatchesTheCpu) {
 
 }  // namespace
 }  // namespace kvbench
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (!at::hasCUDA()) {
-    std::puts("test_kivi_cuda: no CUDA device, skipping (exit 77)");
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}

@@ -289,12 +289,3 @@ TEST(ReconstructKeysCudaErrors, Rejected) {
 
 }  // namespace
 }  // namespace kvbench
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (!at::hasCUDA()) {
-    std::puts("test_kv_ops_cuda: no CUDA device, skipping (exit 77)");
-    return 77;
-  }
-  return RUN_ALL_TESTS();
-}
