@@ -12,6 +12,8 @@
 #include "harness/registry.h"
 #include "harness/run/run_config.h"
 #include "harness/run/run_store.h"
+#include "harness/run/cell_group.h"
+#include "harness/run/cell_run.h"
 #include "harness/run/runner.h"
 #include "harness/run/sharded_run.h"
 #include "reports/results_table.h"
@@ -24,6 +26,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <memory>
 
 namespace kvbench {
 namespace {
@@ -176,54 +180,99 @@ int cmd_run(const CommonRunArgs& args, bool retry_errors, bool no_progress, bool
   std::signal(SIGTERM, on_signal);
   const auto* factory = EngineRegistry::instance().find("hf");
   KVBENCH_CHECK(factory != nullptr, "this kvbench build has no model engine");
+  RunOptions options;
+  options.retry_errors = retry_errors;
+  options.allow_version_mix = allow_version_mix;
+  options.stop = &g_stop;
+  options.progress = !no_progress;
+  options.shard = shard;
+  options.shard_plan = &shard_plan;
   std::vector<RunRecord> results;  // the console table reads each run directory as `kvbench report` does
-  std::unique_ptr<Engine> engine;
-  std::string engine_key;
+  // Engines by engine_config (model + method): the current group's. Runs with the same config share
+  // one engine, and engines of one model share one loaded model (harness/engine/hf_engine.cpp), so a
+  // sweep loads each model once while its groups follow each other; every other setting of a run
+  // reaches the engine with each sample.
+  std::map<std::string, std::unique_ptr<Engine>> engines;
+  std::vector<std::string> release;  // engines of failed runs, freed when their group is done
   bool failed = false;
-  for (auto& plan : plans) {
-    if (g_stop.load()) break;
-    RunOptions options;
-    options.retry_errors = retry_errors;
-    options.allow_version_mix = allow_version_mix;
-    options.stop = &g_stop;
-    options.progress = !no_progress;
-    options.shard = shard;
-    options.shard_plan = &shard_plan;
+  // A cell that failed: errors that would fail every later run too (config/input errors, an output
+  // directory that cannot be written) end the whole sweep with one line; a run another process is
+  // writing is left to it; anything else (out of memory: std::bad_alloc, LibTorch's allocator and
+  // CUDA errors, while loading the model or running) fails this run, releases its engine (after the
+  // group, whose other cells may share it), and the sweep goes on.
+  auto cell_failed = [&](const RunPlan& plan, std::exception_ptr error) {
     try {
-      // Consecutive runs with the same engine_config (model + method) share one engine (one model
-      // load); every other setting of a run reaches the engine with each sample.
-      nlohmann::json config = engine_config(plan.run.resolved);
-      if (!engine || config.dump() != engine_key) {
-        engine.reset();
-        check_weight_memory_limit(plan.run.resolved["model"]);
-        engine = factory->make(nlohmann::json::object())->create(config);
-        engine_key = config.dump();
-      }
-      RunOutcome outcome = execute_run(plan, *engine, options);
-      results.push_back(load_run(outcome.dir));
-      std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
-                << " run, " << outcome.skipped << " already recorded)\n";
+      std::rethrow_exception(error);
     } catch (const Error& e) {
-      // Config/input errors, and an output directory that cannot be written (disk full,
-      // read-only), end the whole sweep with one line: every later run would fail the same way.
       if (e.exit_code() == 2 || e.kind() == ErrorKind::kOutput) throw;
       failed = true;
       if (e.kind() == ErrorKind::kBusy) {
-        // Another process is writing this run: its files stay as that process writes them, and
-        // the sweep goes on with the next run (two processes of one sweep share its runs).
         std::cerr << "kvbench: run " << plan.dir.string()
                   << " skipped: another kvbench process is writing it (left untouched)\n";
-        continue;
+        return;
       }
-      engine.reset();
+      release.push_back(engine_config(plan.run.resolved).dump());
       results.push_back(record_failed_run(plan, e.what()));
     } catch (const std::exception& e) {
-      // Out of memory (std::bad_alloc, LibTorch's allocator and CUDA errors) while loading the
-      // model or running: this run fails, its memory is released, the sweep goes on.
       failed = true;
-      engine.reset();
+      release.push_back(engine_config(plan.run.resolved).dump());
       results.push_back(record_failed_run(plan, e.what()));
     }
+  };
+  // Cells sharing a prefill run as one group, sample by sample (harness/run/cell_group.h); every
+  // other cell is a group of its own.
+  for (const std::vector<size_t>& group : prefill_groups(plans)) {
+    if (g_stop.load()) break;
+    // Engines of another model are freed before this group loads its model (one group: one model).
+    const std::string model_key = plans[group.front()].run.resolved["model"].dump();
+    for (auto it = engines.begin(); it != engines.end();)
+      it = nlohmann::json::parse(it->first)["model"].dump() == model_key ? std::next(it) : engines.erase(it);
+    std::map<std::string, std::unique_ptr<Engine>> previous = std::move(engines);
+    engines.clear();
+    std::vector<std::unique_ptr<CellRun>> cells;
+    for (size_t index : group) {
+      RunPlan& plan = plans[index];
+      try {
+        const std::string key = engine_config(plan.run.resolved).dump();
+        if (!engines.count(key)) {
+          auto reused = previous.find(key);
+          if (reused != previous.end()) {
+            engines[key] = std::move(reused->second);
+          } else {
+            check_weight_memory_limit(plan.run.resolved["model"]);
+            engines[key] = factory->make(nlohmann::json::object())->create(engine_config(plan.run.resolved));
+          }
+        }
+        cells.push_back(std::make_unique<CellRun>(plan, *engines[key], options));
+      } catch (...) {
+        cell_failed(plan, std::current_exception());
+      }
+    }
+    previous.clear();  // the last group's engines this one does not use
+    bool interrupted = false;
+    try {
+      std::vector<CellRun*> open;
+      for (auto& cell : cells) open.push_back(cell.get());
+      if (open.size() > 1) interrupted = run_cell_group(open, &g_stop);
+      if (open.size() == 1) interrupted = run_pending(*open.front(), &g_stop);
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      for (auto& cell : cells) cell_failed(cell->plan(), error);
+      cells.clear();
+    }
+    for (auto& cell : cells) {
+      try {
+        RunOutcome outcome = cell->finish(interrupted);
+        results.push_back(load_run(outcome.dir));
+        std::cerr << "[run] " << outcome.status << ": " << outcome.dir.string() << " (" << outcome.ran
+                  << " run, " << outcome.skipped << " already recorded)\n";
+      } catch (...) {
+        cell_failed(cell->plan(), std::current_exception());
+      }
+    }
+    cells.clear();
+    for (const std::string& key : release) engines.erase(key);
+    release.clear();
   }
   if (!results.empty()) std::cout << format_results_table(results);
   if (g_stop.load()) {

@@ -152,8 +152,9 @@ class ArkVale : public KVMethod {
     KVBENCH_CHECK(call.slot_offset == kv_.length(l), "arkvale: layer ", l, " expected slot ", kv_.length(l), ", got ",
                   call.slot_offset);
     kv_.append(l, {call.key, call.value});
-    at::Tensor out =
-        exact_attention(call.query, kv_.filled(l, kKeys), kv_.filled(l, kValues), call.slot_offset, at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted ? exact_attention(call.query, kv_.filled(l, kKeys), kv_.filled(l, kValues),
+                                                          call.slot_offset, at::Tensor(), call.scale)
+                                         : at::Tensor();
     if (call.last_prefill_chunk) build(layer, call);
     return out;
   }
@@ -352,6 +353,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "host backup",
     arkvale_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new ArkVale(p)); },
-    {{"budget_params", {"token_budget"}}}});
+    {{"budget_params", {"token_budget"}}, {"shared_prefill", {{"uses", {"query"}}}}}});
 
 }  // namespace kvbench

@@ -54,6 +54,7 @@ class FullCache : public KVMethod {
                                                       : static_cast<double>(s));
     }
     counters_.observe(store_.bytes());
+    if (!call.output_wanted) return at::Tensor();  // a replayed shared prefill
     return exact_attention(call.query, store_.filled(call.layer, kKeys), store_.filled(call.layer, kValues),
                            call.slot_offset, key_valid, call.scale);
   }
@@ -94,6 +95,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     {},
     [](const nlohmann::json&) { return std::unique_ptr<KVMethod>(new FullCache()); },
     // Left-padded batches: padding slots are masked by AttentionCall::valid (tests/methods/test_batch_methods).
-    {{"padded_batches", true}}});
+    {{"padded_batches", true}, {"shared_prefill", {{"uses", nlohmann::json::array()}}}}});
 
 }  // namespace kvbench

@@ -165,8 +165,10 @@ class InfiniGen : public KVMethod {
                   ", got ", call.slot_offset);
     device_.append(l, {call.key, call.value, call.valid});
     const at::Tensor valid = device_.filled(l, kValid);
-    at::Tensor out = exact_attention(call.query, device_.filled(l, kKeys), device_.filled(l, kValues),
-                                     call.slot_offset, layer.has_padding ? valid : at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted ? exact_attention(call.query, device_.filled(l, kKeys), device_.filled(l, kValues),
+                                                          call.slot_offset, layer.has_padding ? valid : at::Tensor(),
+                                                          call.scale)
+                                         : at::Tensor();
     if (call.last_prefill_chunk) {
       layer.prompt_slots = device_.length(l);
       layer.budget = LayerBudget{};
@@ -292,6 +294,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "layer's input; K/V in pinned host memory, the top budget fraction fetched per query head",
     infinigen_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new InfiniGen(p)); },
-    {{"budget_params", {"budget"}}}});
+    {{"budget_params", {"budget"}}, {"shared_prefill", {{"uses", nlohmann::json::array()}}}}});
 
 }  // namespace kvbench

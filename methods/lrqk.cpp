@@ -145,8 +145,10 @@ class Lrqk : public KVMethod {
                   l, " ended");
     seen_.append(l, {call.query, call.key, call.value});
     layer.length = seen_.length(l);
-    at::Tensor out = exact_attention(call.query, seen_.filled(l, kSeenKeys), seen_.filled(l, kSeenValues),
-                                     call.slot_offset, at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted ? exact_attention(call.query, seen_.filled(l, kSeenKeys),
+                                                          seen_.filled(l, kSeenValues), call.slot_offset, at::Tensor(),
+                                                          call.scale)
+                                         : at::Tensor();
     if (l == 0) counters_.set_tokens_attended(static_cast<double>(layer.length));
     if (call.phase == AttentionPhase::kPrefill && call.last_prefill_chunk) {
       layer.prompt_done = true;
@@ -349,6 +351,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "memory, missing rows fetched per step",
     lrqk_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new Lrqk(p)); },
-    {{"budget_params", {"active"}}}});
+    {{"budget_params", {"active"}}, {"shared_prefill", {{"uses", {"query"}}}}}});
 
 }  // namespace kvbench

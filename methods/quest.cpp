@@ -81,7 +81,7 @@ class Quest : public KVMethod {
 
     at::Tensor out;
     if (call.phase == AttentionPhase::kPrefill) {
-      out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
+      if (call.output_wanted) out = exact_attention(call.query, keys, values, call.slot_offset, at::Tensor(), call.scale);
       if (call.last_prefill_chunk) {
         prompt_tokens_ = s;
         budget_tokens_ = budget_.resolve(s, /*clamp_to_prompt=*/false);
@@ -236,6 +236,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "Quest: pages of 16 with min/max key digests; each query head attends its top pages by upper bound",
     quest_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new Quest(p)); },
-    {{"budget_params", {"token_budget"}}}});
+    {{"budget_params", {"token_budget"}}, {"shared_prefill", {{"uses", nlohmann::json::array()}}}}});
 
 }  // namespace kvbench

@@ -139,8 +139,9 @@ class ShadowKV : public KVMethod {
     KVBENCH_CHECK(call.slot_offset == prompt_.length(l), "shadowkv: layer ", l, " expected slot ",
                   prompt_.length(l), ", got ", call.slot_offset);
     prompt_.append(l, {call.key_pre_rope, call.key, call.value});
-    at::Tensor out = exact_attention(call.query, prompt_.filled(l, kKey), prompt_.filled(l, kValue), call.slot_offset,
-                                     at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted ? exact_attention(call.query, prompt_.filled(l, kKey), prompt_.filled(l, kValue),
+                                                          call.slot_offset, at::Tensor(), call.scale)
+                                         : at::Tensor();
     if (l == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(l)));
     if (call.last_prefill_chunk) build(layer, call);
     return out;
@@ -302,6 +303,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "ShadowKV: low-rank pre-RoPE keys + chunk landmarks on GPU, values offloaded to pinned host memory",
     shadowkv_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new ShadowKV(p)); },
-    {{"budget_params", {"sparse_budget"}}}});
+    {{"budget_params", {"sparse_budget"}}, {"shared_prefill", {{"uses", {"query", "key_pre_rope"}}}}}});
 
 }  // namespace kvbench

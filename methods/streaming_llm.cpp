@@ -63,7 +63,8 @@ class StreamingLLM : public KVMethod {
       cache_.append(l, {reassign_ ? call.key_pre_rope : call.key, call.value});
       if (reassign_) prompt_keys_.append(l, {call.key});
       const at::Tensor keys = reassign_ ? prompt_keys_.filled(l, 0) : cache_.filled(l, kKeys);
-      out = exact_attention(call.query, keys, cache_.filled(l, kValues), call.slot_offset, at::Tensor(), call.scale);
+      if (call.output_wanted)
+        out = exact_attention(call.query, keys, cache_.filled(l, kValues), call.slot_offset, at::Tensor(), call.scale);
       if (call.last_prefill_chunk) {
         prompt_keys_.clear(l);
         layer.prompt_entries = cache_.length(l);
@@ -168,6 +169,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "Attention sinks + recent window (StreamingLLM): exact prefill, then the middle is evicted",
     streaming_llm_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new StreamingLLM(p)); },
-    {{"budget_params", {"sink_tokens", "recent_tokens"}}}});
+    {{"budget_params", {"sink_tokens", "recent_tokens"}}, {"shared_prefill", {{"uses", {"key_pre_rope"}}}}}});
 
 }  // namespace kvbench

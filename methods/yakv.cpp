@@ -84,7 +84,7 @@ class Yakv : public YakvMethod {
   }
 
   at::Tensor attend(const AttentionCall& call) override {
-    KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
+    KVBENCH_CHECK(!call.batch_has_padding && call.key.size(0) == 1,
                   "yakv: padded or multi-sequence batches are not supported");
     Layer& layer = layers_.at(static_cast<size_t>(call.layer));
     at::Tensor out = call.phase == AttentionPhase::kPrefill ? prefill(layer, call) : decode(layer, call);
@@ -115,8 +115,10 @@ class Yakv : public YakvMethod {
   at::Tensor prefill(Layer& layer, const AttentionCall& call) {
     KVBENCH_CHECK(!layer.compressed, "yakv: prefill after decode (continued prompts) is not supported");
     prompt_.append(call.layer, {call.key_pre_rope, call.key, call.value});
-    at::Tensor out = exact_attention(call.query, prompt_.filled(call.layer, kKey), prompt_.filled(call.layer, kValue),
-                                     call.slot_offset, at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted
+                         ? exact_attention(call.query, prompt_.filled(call.layer, kKey), prompt_.filled(call.layer, kValue),
+                                           call.slot_offset, at::Tensor(), call.scale)
+                         : at::Tensor();
     if (call.layer == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(call.layer)));
     if (call.last_prefill_chunk) compress(layer, call);
     return out;
@@ -276,6 +278,7 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "YAKV accuracy variant: per-token 2-bit HIGGS landmarks, softmax-max GQA top-k, 4-bit HIGGS K/V, local window",
     yakv_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new Yakv(p)); },
-    {{"budget_params", {"sparse_budget", "local_budget", "outlier_budget"}}}});
+    {{"budget_params", {"sparse_budget", "local_budget", "outlier_budget"}},
+     {"shared_prefill", {{"uses", {"key_pre_rope"}}}}}});
 
 }  // namespace kvbench

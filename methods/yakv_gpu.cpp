@@ -83,7 +83,7 @@ class YakvGpu : public YakvMethod {
   }
 
   at::Tensor attend(const AttentionCall& call) override {
-    KVBENCH_CHECK(!call.batch_has_padding && call.query.size(0) == 1,
+    KVBENCH_CHECK(!call.batch_has_padding && call.key.size(0) == 1,
                   "yakv_gpu: padded or multi-sequence batches are not supported");
     Layer& layer = layers_.at(static_cast<size_t>(call.layer));
     KVBENCH_ASSERT(call.slot_offset == store_.length(call.layer), "yakv_gpu: layer ", call.layer, " expected slot ",
@@ -121,8 +121,9 @@ class YakvGpu : public YakvMethod {
     const int64_t l = call.layer;
     prompt_.append(l, {call.key, call.value});
     const at::Tensor prompt_k = prompt_.filled(l, kKeys);
-    at::Tensor out = exact_attention(call.query, prompt_k, prompt_.filled(l, kValues), call.slot_offset, at::Tensor(),
-                                     call.scale);
+    at::Tensor out = call.output_wanted ? exact_attention(call.query, prompt_k, prompt_.filled(l, kValues),
+                                                          call.slot_offset, at::Tensor(), call.scale)
+                                         : at::Tensor();
     if (l == 0) counters_.set_tokens_attended(static_cast<double>(prompt_.length(l)));
     if (call.last_prefill_chunk) {
       const int64_t s = prompt_.length(l);
@@ -258,6 +259,7 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "YAKV GPU-inference variant: prefix/suffix/sparse ratios, mean-query 2-bit landmark top-k, fp8 K/V in mapped host memory",
     yakv_gpu_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new YakvGpu(p)); },
-    {{"budget_params", {"prefix_budget", "sparse_budget", "suffix_budget", "min_seqlen_to_prune"}}}});
+    {{"budget_params", {"prefix_budget", "sparse_budget", "suffix_budget", "min_seqlen_to_prune"}},
+     {"shared_prefill", {{"uses", nlohmann::json::array()}}}}});
 
 }  // namespace kvbench

@@ -8,6 +8,7 @@
 // (GenerationSettings) and an engine keeps nothing of a run between calls.
 #pragma once
 
+#include "harness/kv/prefill_uses.h"
 #include "harness/model/decode_limits.h"
 #include "harness/registry.h"
 #include "harness/task/task.h"
@@ -29,6 +30,11 @@ struct GenerationSettings : DecodeLimits {
   std::optional<bool> enable_thinking;    // task.params.enable_thinking, the chat template variable
                                           // (Qwen 3); unset: not passed
   bool per_step_accounting = false;       // output.per_step_accounting: also record kv.steps
+  // Set by the runner when several cells of one group run this sample (harness/run/cell_group.h):
+  // the union of their methods' PrefillUses. An engine whose method declares PrefillUses then
+  // replays one recorded exact prefill of the prompt (recording it first if it holds none for this
+  // prompt) instead of running its own; timing.prefill_mode says which (own/recorded/replayed).
+  std::optional<PrefillUses> shared_prefill;
 };
 
 struct SampleResult {
@@ -57,6 +63,9 @@ class Engine {
     for (size_t i = 0; i < samples.size(); ++i) out.push_back(run(*samples[i], generations[i]));
     return out;
   }
+  // Drops the recorded shared prefill the engine (and the engines sharing its model) hold, if any:
+  // the runner calls it when the cells of a group have all run the sample.
+  virtual void release_shared_prefill() {}
 };
 
 // The part of a resolved run config an engine is built from, {"model": ..., "method": ...}: also

@@ -17,6 +17,7 @@
 #include "harness/hashing.h"
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
+#include "harness/model/shared_prefill.h"
 #include "harness/engine/kv_accounting.h"
 #include "harness/tokenizer/chat_template.h"
 #include "harness/tokenizer/decode_stream.h"
@@ -28,6 +29,8 @@
 #include <torch/version.h>
 
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <fstream>
 #include <numeric>
 #include <optional>
@@ -55,37 +58,72 @@ at::Device device_of(const std::string& name) {
   }
 }
 
+// What the engines of one model config share in this process: the loaded model, its tokenizer and
+// chat template, and at most one recorded shared prefill (harness/model/shared_prefill.h).
+struct LoadedModel {
+  std::string folder;
+  std::unique_ptr<CausalLM> model;
+  std::optional<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;
+  int64_t max_context = 0;
+  std::optional<PrefillRecord> shared_prefill;
+};
+
+std::shared_ptr<LoadedModel> load_model(const json& model) {
+  auto loaded = std::make_shared<LoadedModel>();
+  loaded->folder = model["path"].get<std::string>();
+  const std::string& folder = loaded->folder;
+  KVBENCH_CHECK_INPUT(std::filesystem::is_directory(folder), "model.path: ", folder,
+                      ": not a directory (a Hugging Face model folder is expected)");
+  LoadOptions options;
+  options.dtype = dtype_of(model["dtype"].get<std::string>());
+  options.device = device_of(model["device"].get<std::string>());
+  loaded->model = CausalLM::load(folder, options);
+  loaded->tokenizer.emplace(Tokenizer::load(folder));
+  // Methods that calibrate on a fixed text (InfiniGen) tokenize it like a raw prompt.
+  const Tokenizer* tokenizer = &*loaded->tokenizer;
+  loaded->model->set_tokenizer([tokenizer](const std::string& text) {
+    const std::vector<int32_t> ids = tokenizer->encode(text, /*add_special_tokens=*/true);
+    return std::vector<int64_t>(ids.begin(), ids.end());
+  });
+  bool has_template = std::filesystem::exists(std::filesystem::path(folder) / "chat_template.jinja");
+  if (!has_template) {
+    std::ifstream in(std::filesystem::path(folder) / "tokenizer_config.json");
+    if (in.good()) has_template = json::parse(in, nullptr, false).contains("chat_template");
+  }
+  if (has_template) loaded->chat_template.emplace(ChatTemplate::load(folder));
+  loaded->max_context = model["max_context"].is_null() ? loaded->model->config().max_position_embeddings
+                                                       : model["max_context"].get<int64_t>();
+  return loaded;
+}
+
+// Engines built while another engine of the same model section lives share its LoadedModel (one
+// load for all the methods of a sweep's group); the model is freed with the last of them.
+std::shared_ptr<LoadedModel> shared_model(const json& model) {
+  static std::map<std::string, std::weak_ptr<LoadedModel>> loaded;
+  const std::string key = model.dump();
+  if (auto alive = loaded[key].lock()) return alive;
+  std::shared_ptr<LoadedModel> fresh = load_model(model);
+  loaded[key] = fresh;
+  return fresh;
+}
+
 class HfEngine : public Engine {
  public:
   // `run`: engine_config() of a run (model + method); nothing else of the run is read here.
   explicit HfEngine(const json& run) {
-    const json& model = run["model"];
-    folder_ = model["path"].get<std::string>();
-    KVBENCH_CHECK_INPUT(std::filesystem::is_directory(folder_), "model.path: ", folder_,
-                        ": not a directory (a Hugging Face model folder is expected)");
-    LoadOptions options;
-    options.dtype = dtype_of(model["dtype"].get<std::string>());
-    options.device = device_of(model["device"].get<std::string>());
-    model_ = CausalLM::load(folder_, options);
-    tokenizer_.emplace(Tokenizer::load(folder_));
-    // Methods that calibrate on a fixed text (InfiniGen) tokenize it like a raw prompt.
-    model_->set_tokenizer([this](const std::string& text) {
-      const std::vector<int32_t> ids = tokenizer_->encode(text, /*add_special_tokens=*/true);
-      return std::vector<int64_t>(ids.begin(), ids.end());
-    });
-    bool has_template = std::filesystem::exists(std::filesystem::path(folder_) / "chat_template.jinja");
-    if (!has_template) {
-      std::ifstream in(std::filesystem::path(folder_) / "tokenizer_config.json");
-      if (in.good()) has_template = json::parse(in, nullptr, false).contains("chat_template");
-    }
-    if (has_template) chat_template_.emplace(ChatTemplate::load(folder_));
-    max_context_ = model["max_context"].is_null() ? model_->config().max_position_embeddings
-                                                  : model["max_context"].get<int64_t>();
+    loaded_ = shared_model(run["model"]);
+    folder_ = loaded_->folder;
+    model_ = loaded_->model.get();
+    tokenizer_ = &*loaded_->tokenizer;
+    chat_template_ = loaded_->chat_template ? &*loaded_->chat_template : nullptr;
+    max_context_ = loaded_->max_context;
     const json& method = run["method"];
     const auto* entry = KVMethodRegistry::instance().find(method["name"].get<std::string>());
     KVBENCH_ASSERT(entry != nullptr, "validated method not registered");
     method_ = entry->make(method["params"]);
     method_name_ = method["name"].get<std::string>();
+    prefill_uses_ = PrefillUses::of_entry(entry->extra);
   }
 
   json describe() const override {
@@ -106,7 +144,9 @@ class HfEngine : public Engine {
     return d;
   }
 
-  const Tokenizer* tokenizer() const override { return &*tokenizer_; }
+  const Tokenizer* tokenizer() const override { return tokenizer_; }
+
+  void release_shared_prefill() override { loaded_->shared_prefill.reset(); }
 
   SampleResult run(const Sample& sample, const GenerationSettings& generation) override {
     return run_batch({&sample}, {generation}).front();
@@ -148,6 +188,21 @@ class HfEngine : public Engine {
       streams[b].push(static_cast<int32_t>(last));
       return streams[b].stopped();
     };
+    // Shared prefill: replay the recorded exact prefill of these prompts (record it first when the
+    // model holds none that serves them), if the runner asks and the method declares its uses.
+    std::string prefill_mode = "own";
+    if (generations[0].shared_prefill && prefill_uses_) {
+      std::optional<PrefillRecord>& record = loaded_->shared_prefill;
+      PrefillUses wanted = *generations[0].shared_prefill;
+      wanted |= *prefill_uses_;
+      prefill_mode = "replayed";
+      if (!record || !record->serves(ids, options.prefill_chunk, wanted)) {
+        record.reset();  // at most one recording alive
+        record.emplace(record_prefill(*model_, ids, options.prefill_chunk, wanted));
+        prefill_mode = "recorded";
+      }
+      options.shared_prefill = &*record;
+    }
     GenerateResult result = generate(*model_, *method_, ids, options);
 
     std::vector<SampleResult> out(batch);
@@ -169,7 +224,12 @@ class HfEngine : public Engine {
                   {"ttft_ms", result.prefill_ms},
                   {"decode_ms", decode_total},
                   {"tpot_ms", steps == 0 ? 0.0 : decode_total / static_cast<double>(steps)},
-                  {"batch_size", batch}};
+                  {"batch_size", batch},
+                  {"prefill_mode", prefill_mode}};
+      if (options.shared_prefill != nullptr) {
+        r.timing["prefill_forward_ms"] = options.shared_prefill->forward_ms;
+        r.timing["prefill_replay_ms"] = result.prefill_replay_ms;
+      }
       // The same names as in `kv` mean the same numbers (harness/run/record_schema.h); in a batch
       // they are the whole batch's (timing.batch_size says how many samples shared them).
       r.memory = {{"device_bytes_total", result.kv.device_bytes},
@@ -183,6 +243,9 @@ class HfEngine : public Engine {
       r.kv = kv;
       r.kv["finish_reason"] = result.finish_reasons[b];
     }
+    // The method's storage is released now, not at the next sample: the engines of a sweep's group
+    // live side by side, and their methods must not hold one prompt's KV each.
+    method_->reset(model_->view(), static_cast<int64_t>(batch), 1);
     return out;
   }
 
@@ -192,7 +255,7 @@ class HfEngine : public Engine {
   std::string render_prompt(const Sample& sample, const GenerationSettings& generation) const {
     if (!sample.raw_prompt.empty()) return sample.raw_prompt;
     if (sample.use_chat_template) {
-      KVBENCH_CHECK_INPUT(chat_template_.has_value(), folder_,
+      KVBENCH_CHECK_INPUT(chat_template_ != nullptr, folder_,
                           ": the model has no chat template, but the task renders chat messages");
       ChatTemplateOptions template_options;
       template_options.enable_thinking = generation.enable_thinking;
@@ -216,12 +279,14 @@ class HfEngine : public Engine {
     return ids;
   }
 
+  std::shared_ptr<LoadedModel> loaded_;
   std::string folder_;
-  std::unique_ptr<CausalLM> model_;
-  std::optional<Tokenizer> tokenizer_;
-  std::optional<ChatTemplate> chat_template_;
+  const CausalLM* model_ = nullptr;          // loaded_'s
+  const Tokenizer* tokenizer_ = nullptr;     // loaded_'s
+  const ChatTemplate* chat_template_ = nullptr;  // loaded_'s, null without a template
   std::unique_ptr<KVMethod> method_;
   std::string method_name_;
+  std::optional<PrefillUses> prefill_uses_;  // declared by the method's entry; nullopt: never shared
   int64_t max_context_ = 0;
 };
 

@@ -23,6 +23,7 @@
 
 #include "harness/kv/kv_shape.h"
 #include "harness/kv/layer_weights.h"
+#include "harness/kv/prefill_uses.h"
 #include "harness/kv/rope.h"
 #include "harness/registry.h"
 
@@ -86,7 +87,13 @@ struct AttentionCall {
   bool batch_has_padding = false;  // any slot of this batch is padding (else `valid` is all true)
   at::Tensor hidden;         // [B, T, hidden] this layer's normalized input (input_layernorm output)
   double scale = 1.0;        // softmax scale, 1/sqrt(d)
+  // False when a recorded exact prefill is replayed into the method (shared prefill, see
+  // PrefillUses): the model already has this call's output, so the method only stores what it
+  // keeps of the prompt and may return an undefined tensor. Fields the method did not declare in
+  // its PrefillUses (harness/kv/prefill_uses.h) are undefined in such a call.
+  bool output_wanted = true;
 };
+
 
 // Tokens one KV head attends at a decode step, by role (mean over KV heads and sequences when they
 // differ). Methods resolve their budgets per layer at the end of prefill and report them here, so a

@@ -3,6 +3,7 @@
 #include "harness/model/generate.h"
 
 #include "harness/error.h"
+#include "harness/model/shared_prefill.h"
 
 #include <c10/core/InferenceMode.h>
 
@@ -53,9 +54,7 @@ void read_cuda_peaks(at::Device device, GenerateResult& result) {
 
 }  // namespace
 
-GenerateResult generate(const CausalLM& model, KVMethod& method,
-                        const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options) {
-  c10::InferenceMode guard;
+PaddedPrompts pad_prompts(const CausalLM& model, const std::vector<std::vector<int64_t>>& prompts) {
   KVBENCH_CHECK_CONFIG(!prompts.empty(), "generate: no prompts");
   const int64_t batch = static_cast<int64_t>(prompts.size());
   int64_t max_len = 0;
@@ -68,23 +67,52 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
     for (int64_t id : p)
       KVBENCH_CHECK_CONFIG(id >= 0 && id < vocab, "generate: token id ", id, " outside the vocabulary [0, ", vocab, ")");
 
-  // Left-padded prompt slots.
   std::vector<int64_t> token_buf(batch * max_len, 0), position_buf(batch * max_len, 0);
   std::vector<uint8_t> valid_buf(batch * max_len, 0);
-  bool has_padding = false;
+  PaddedPrompts padded;
+  padded.max_len = max_len;
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t len = static_cast<int64_t>(prompts[b].size());
     const int64_t pad = max_len - len;
-    has_padding = has_padding || pad > 0;
+    padded.has_padding = padded.has_padding || pad > 0;
     for (int64_t i = 0; i < len; ++i) {
       token_buf[b * max_len + pad + i] = prompts[b][i];
       position_buf[b * max_len + pad + i] = i;
       valid_buf[b * max_len + pad + i] = 1;
     }
   }
-  at::Tensor tokens = at::from_blob(token_buf.data(), {batch, max_len}, at::kLong).clone();
-  at::Tensor positions = at::from_blob(position_buf.data(), {batch, max_len}, at::kLong).clone();
-  at::Tensor valid = at::from_blob(valid_buf.data(), {batch, max_len}, at::kByte).to(at::kBool);
+  padded.tokens = at::from_blob(token_buf.data(), {batch, max_len}, at::kLong).clone();
+  padded.positions = at::from_blob(position_buf.data(), {batch, max_len}, at::kLong).clone();
+  padded.valid = at::from_blob(valid_buf.data(), {batch, max_len}, at::kByte).to(at::kBool);
+  return padded;
+}
+
+at::Tensor run_prefill(const CausalLM& model, KVMethod& method, const PaddedPrompts& padded, int64_t prefill_chunk) {
+  const int64_t max_len = padded.max_len;
+  const int64_t chunk = prefill_chunk > 0 ? prefill_chunk : max_len;
+  at::Tensor logits;
+  for (int64_t begin = 0; begin < max_len; begin += chunk) {
+    const int64_t n = std::min(chunk, max_len - begin);
+    ForwardInput in;
+    in.tokens = padded.tokens.narrow(1, begin, n);
+    in.positions = padded.positions.narrow(1, begin, n);
+    in.valid = padded.valid.narrow(1, begin, n);
+    in.has_padding = padded.has_padding;
+    in.slot_offset = begin;
+    in.phase = AttentionPhase::kPrefill;
+    in.last_prefill_chunk = begin + n == max_len;
+    logits = model.forward(in, method);
+  }
+  return logits;
+}
+
+GenerateResult generate(const CausalLM& model, KVMethod& method,
+                        const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options) {
+  c10::InferenceMode guard;
+  const PaddedPrompts padded = pad_prompts(model, prompts);
+  const int64_t batch = static_cast<int64_t>(prompts.size());
+  const int64_t max_len = padded.max_len;
+  const bool has_padding = padded.has_padding;
 
   std::vector<int64_t> stops = options.stop_token_ids;
   std::vector<int64_t> eos = options.stop_on_eos ? model.config().eos_token_ids : std::vector<int64_t>{};
@@ -137,24 +165,20 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
     return at::from_blob(input.data(), {batch, 1}, at::kLong).clone();
   };
 
-  // Prefill.
+  // Prefill: the method's own, or a recorded exact prefill replayed into it.
   auto start = std::chrono::steady_clock::now();
-  const int64_t chunk = options.prefill_chunk > 0 ? options.prefill_chunk : max_len;
-  at::Tensor logits;
-  for (int64_t begin = 0; begin < max_len; begin += chunk) {
-    const int64_t n = std::min(chunk, max_len - begin);
-    ForwardInput in;
-    in.tokens = tokens.narrow(1, begin, n);
-    in.positions = positions.narrow(1, begin, n);
-    in.valid = valid.narrow(1, begin, n);
-    in.has_padding = has_padding;
-    in.slot_offset = begin;
-    in.phase = AttentionPhase::kPrefill;
-    in.last_prefill_chunk = begin + n == max_len;
-    logits = model.forward(in, method);
+  at::Tensor next;
+  if (options.shared_prefill != nullptr) {
+    const PrefillRecord& record = *options.shared_prefill;
+    KVBENCH_ASSERT(record.prompts == prompts && record.prefill_chunk == options.prefill_chunk,
+                   "generate: the shared prefill was recorded for other prompts");
+    next = take(replay_prefill(record, model, method));
+    result.prefill_replay_ms = ms_since(start);
+    result.prefill_ms = record.forward_ms + result.prefill_replay_ms;
+  } else {
+    next = take(run_prefill(model, method, padded, options.prefill_chunk));
+    result.prefill_ms = ms_since(start);
   }
-  at::Tensor next = take(logits);
-  result.prefill_ms = ms_since(start);
   result.kv_after_prefill = method.memory();
 
   // Decode.
@@ -170,8 +194,7 @@ GenerateResult generate(const CausalLM& model, KVMethod& method,
     in.has_padding = has_padding;
     in.slot_offset = max_len + step;
     in.phase = AttentionPhase::kDecode;
-    logits = model.forward(in, method);
-    next = take(logits);
+    next = take(model.forward(in, method));
     result.decode_ms.push_back(ms_since(start));
     result.kv_steps.push_back(method.memory());  // outside the timed region
   }

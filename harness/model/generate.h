@@ -25,6 +25,8 @@
 
 namespace kvbench {
 
+struct PrefillRecord;  // harness/model/shared_prefill.h
+
 // max_new_tokens, prefill_chunk, stop_token_ids: DecodeLimits.
 struct GenerateOptions : DecodeLimits {
   bool stop_on_eos = true;                   // stop on config + generation_config EOS ids
@@ -37,13 +39,19 @@ struct GenerateOptions : DecodeLimits {
   // the ids of extra_stop_token_ids[b] ("stop_token").
   std::vector<int64_t> max_new_tokens_per_sequence;
   std::vector<std::vector<int64_t>> extra_stop_token_ids;
+  // A recorded exact prefill of these prompts (harness/model/shared_prefill.h) to replay into the
+  // method instead of running the model over the prompt; null: the method's own prefill.
+  const PrefillRecord* shared_prefill = nullptr;
 };
 
 struct GenerateResult {
   // Generated ids per sequence, the stopping token (EOS / stop id) included when there was one.
   std::vector<std::vector<int64_t>> tokens;
   std::vector<std::string> finish_reasons;   // "eos", "stop_token", "stop", "length"
-  double prefill_ms = 0;                     // prompt forward + first token (time to first token)
+  double prefill_ms = 0;                     // prompt forward + first token (time to first token);
+                                             // replayed: the recording's forward + the replay
+  double prefill_replay_ms = -1;             // replayed: feeding the recorded calls to the method
+                                             // and taking the first token (-1: own prefill)
   std::vector<double> decode_ms;             // one entry per decode step
   KVMemory kv;                               // the method's accounting at the end
   KVMemory kv_after_prefill;                 // memory() right after the prompt (and first token)
@@ -57,6 +65,20 @@ struct GenerateResult {
   // keep_logits: logits [B, vocab] (fp32, CPU) that chose token i, for i = 0 .. steps-1.
   std::vector<at::Tensor> step_logits;
 };
+
+// Left-padded prompt slots of a batch (the scheme above): tokens and positions [B, Lmax] int64,
+// valid [B, Lmax] bool, on the CPU. Checks that prompts are non-empty and ids in the vocabulary.
+struct PaddedPrompts {
+  at::Tensor tokens, positions, valid;
+  int64_t max_len = 0;
+  bool has_padding = false;
+};
+PaddedPrompts pad_prompts(const CausalLM& model, const std::vector<std::vector<int64_t>>& prompts);
+
+// The prefill forward over the padded prompts (whole, or chunks of prefill_chunk slots), every
+// layer's attention through `method` (reset() already called); the logits [B, 1, vocab] of the
+// last slot.
+at::Tensor run_prefill(const CausalLM& model, KVMethod& method, const PaddedPrompts& padded, int64_t prefill_chunk);
 
 GenerateResult generate(const CausalLM& model, KVMethod& method,
                         const std::vector<std::vector<int64_t>>& prompts, const GenerateOptions& options);

@@ -87,8 +87,12 @@ ParamSpecs generation_specs() {
                          "samples generated together, left-padded (methods with padded-batch support; "
                          "not in the hash)");
   batch.min = 1;
+  ParamSpec shared = spec("shared_prefill", ParamType::kBool, true,
+                          "in a sweep, compute the exact prefill of a sample once and replay it into every "
+                          "cell of the same model, task and prefill_chunk whose method starts from exact "
+                          "prefill (results unchanged; not in the hash)");
   return {max_new, spec("stop", ParamType::kStringList, json::array(), "extra stop strings"),
-          stop_ids, chunk, batch};
+          stop_ids, chunk, batch, shared};
 }
 
 ParamSpecs output_specs() {
@@ -281,6 +285,7 @@ json identity_config(const json& resolved, const std::string& model_structure_sh
   id["output"].erase("sample_groups");        // how the work is split, not what is run
   id["model"].erase("max_weight_bytes");       // whether the run may start, not what it computes
   id["generation"].erase("batch_size");       // how samples are grouped, not what each computes
+  id["generation"].erase("shared_prefill");   // who computes the exact prefill, not what it is
   id["task"].erase("limit");
   id["task"].erase("ids");
   id["task"].erase("data_root");

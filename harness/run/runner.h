@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The runner: one RunConfig -> a run directory. plan_run() resolves the task, the dataset hash and
-// the run directory without touching the model (`kvbench validate` uses it); execute_run() drives an
-// Engine over the selected samples that are not recorded yet, appends one row per sample as it
-// finishes, turns a failing sample into an error row and carries on, and writes metrics.json and
-// run.json atomically at the end.
+// the run directory without touching the model (`kvbench validate` uses it); execute_run() (defined
+// with CellRun in harness/run/cell_run.cpp) drives an Engine over the selected samples that are not
+// recorded yet, appends one row per sample as it finishes, turns a failing sample into an error row
+// and carries on, and writes metrics.json and run.json atomically at the end.
 #pragma once
 
 #include "harness/engine/engine.h"
