@@ -94,6 +94,13 @@ int cmd_list(const std::string& kind, bool as_json) {
     std::cout << name << "  -  " << e.description << "\n";
     if (!e.params.empty()) std::cout << "    defaults: " << params_text(e.params) << "\n";
     if (e.extra.value("padded_batches", false)) std::cout << "    generation.batch_size > 1: yes (left-padded batches)\n";
+    if (e.extra.contains("shared_prefill")) {
+      std::string uses;
+      for (const auto& field : e.extra["shared_prefill"].value("uses", nlohmann::json::array()))
+        uses += (uses.empty() ? "" : ", ") + field.get<std::string>();
+      std::cout << "    shared prefill: yes (reads " << (uses.empty() ? "keys and values only" : "keys, values, " + uses)
+                << " of the recording)\n";
+    }
     if (e.extra.contains("protocols"))
       std::cout << "    protocols: " << e.extra["protocols"].dump() << " (default "
                 << e.extra.value("default_protocol", "") << ")\n";
