@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: Apache-2.0
+"""YAKV's landmarks (per-key, HIGGS-quantized) and decode-time token selection, ported from the
+study's own code to CPU torch, for tests/methods/test_yakv_reference.cpp (acceptance 2 of issue 13).
+
+Provenance (re-written to follow the reference's algorithm and order of operations; no code copied):
+  repository  github.com/yandex-research/context-intensive-kv-offloading, commit 721b2d1 (2026-06-14)
+  files       shadowkv-models/shadowkv_models/kv_cache.py  ShadowKVCache: __init__ (local_chunk =
+                  local_budget / chunk, outlier_chunk = outlier_budget / chunk, quantizer set-up),
+                  prefill_kv_cache (chunks, prefill_local, chunk-1 "outliers" = the first tokens,
+                  landmarks = chunk means, rest_idx), register_k_landmark (the plain HIGGS path),
+                  get_retrieval_position_ids (softmax per query head, max over the
+                  group, top-k, landmark ids -> positions)
+              shadowkv-models/shadowkv_models/quantization/higgs.py  pad_to_block, HiggsQuantizer
+                  (quantize, dequantize, quantize_dequantize), get_grid_norms_squared
+              shadowkv-models/shadowkv_models/base.py  init_kv_cache (a float budget is
+                  int(frac * S) // chunk * chunk tokens)
+              run_cfg.py  the YAKV setting: chunk 1, rank -1, outlier 0, local 64, sparse 3.125 %,
+                  landmarks HIGGS edenn_d 4 / edenn_n 256 with the default Hadamard group 128
+What changed in the port:
+  - CPU torch, float32 model dtype (the reference runs bfloat16 on CUDA; kvbench's CPU path is
+    float32; in bfloat16 the softmax scores would tie massively); the .to(dtype) casts are kept;
+  - the residual landmark quantization path of register_k_landmark (use_residual_quantization,
+    off in run_cfg.py) is not ported; nor are the NVFP4 quantizer and low-bit key/value formats;
+  - one layer, batch 1 (the class asserts batch 1); rank -1 only (no SVD, as YAKV runs); the key and
+    value stores, the attention buffers, get_key_cache and get_value_cache are left out: they move
+    rows but do not decide which positions are chosen;
+  - fast_hadamard_transform.hadamard_transform (a CUDA kernel: unnormalised Sylvester-order
+    Walsh-Hadamard transform along the last dim, times `scale`, float32 arithmetic, output in the
+    input's dtype) is a matmul with the Sylvester matrix in float32, cast back to the input dtype;
+    the float16 cast before the inverse transform in dequantize is kept;
+  - the EDEN grids are kvbench's shipped harness/kv/higgs_grids/EDEN{D}-{N}.json (the same
+    construction, scripts/gen_higgs_grids.py) instead of the reference's .pt files, which are not in
+    the test environment: both sides must quantize with the same grid;
+  - the quantizer's row chunking (chunk_size 64 rows per matmul) is a memory device with no effect
+    on the result; rows are done at once;
+  - diagnostics added (not in the reference): per decode step the relative gap at the top-k
+    boundary and the bound it must exceed (see below); the landmark codes and scales.
+
+Usage: yakv_reference.py OUT.json [base_seed]
+Writes cases (GQA 3 with the study's landmark quantizer and no outliers; one KV head of 96 channels,
+so the Hadamard group pads, with chunk-1 outliers and GQA 4): the random tensors (pre- and post-RoPE
+keys [1, Hkv, S, d] of the prompt and post-RoPE decode queries [1, Hq, steps, d]), the landmark
+codes, scales and dequantized landmarks, and per decode step the selected positions per KV head.
+
+Margins (test helper, not part of the port). kvbench's HIGGS follows a float32 contract
+(harness/kv/higgs.h: float64 evaluation rounded to float32 once); the reference's Hadamard runs in
+float32 and its dequantize rounds to float16 before and after the inverse transform.
+  Codes: y = H x / ||x|| differs between the two by <= g * 2^-24 * sum_i |x_i| / ||x|| <= g^1.5 2^-24
+  per coordinate (g = 128: 8.7e-5), so a grid score 2 y.G_c - ||G_c||^2 moves by <= 2 * 4 * 8.7e-5 *
+  max|G| + rounding < 4e-3 (max|G| < 5): landmark keys are redrawn token by token until every
+  sub-vector's best and second-best grid scores are >= 8e-3 apart, so both sides pick the same codes.
+  Scores: with the same codes, the landmarks differ only by the reference's float16 roundings (and
+  float32 summation order). The script evaluates the landmarks also without the float16 casts
+  (dequantize_float32, kvbench's contract) and takes delta = the largest |logit difference| that
+  causes plus the worst-case float32 terms d * 2^-24 * scale * sum|q L| + g * 2^-24 * scale * sum|q|
+  * max||L_group||; a probability then moves by a factor within exp(+-2 delta), plus
+  (n + 8) * 2^-24 relative from softmax. Each decode query is redrawn until, per KV head, the
+  relative gap (p_k - p_(k+1)) / p_k exceeds 2 * (exp(2 delta) - 1 + (n + 8) * 2^-24) + 1e-6.
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+
+EPS32 = 2.0 ** -24
+GRID_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "harness", "kv", "higgs_grids")
+
+
+# ---------------------------------------------------------------------------------------------
+# The port: higgs.py.
+
+def load_grid(dim, size):
+    with open(os.path.join(GRID_DIR, f"EDEN{dim}-{size}.json")) as f:
+        g = json.load(f)
+    assert g["dim"] == dim and g["size"] == size
+    return torch.tensor(g["points"], dtype=torch.float32)  # [N, D]
+
+
+def sylvester(g):
+    h = torch.ones(1, 1)
+    while h.shape[0] < g:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
+    return h
+
+
+def hadamard_transform(x, scale=1.0):
+    """fast_hadamard_transform semantics on the last dim: float32 arithmetic, output in x's dtype."""
+    h = sylvester(x.shape[-1])
+    return ((x.float() @ h) * scale).to(x.dtype)
+
+
+def pad_to_block(tensor, dims, block, value=0):
+    pad = [0] * (2 * tensor.dim())
+    for dim in dims:
+        size = tensor.shape[dim]
+        delta = ((size - 1) // block + 1) * block - size
+        pad[-2 * dim - 1] = delta
+    return torch.nn.functional.pad(tensor, pad, "constant", value)
+
+
+class HiggsQuantizer:
+    def __init__(self, hadamard_groupsize, edenn_d, edenn_n, channel_size):
+        self.hadamard_groupsize = hadamard_groupsize
+        self.channel_size = channel_size
+        self.edenn_d = edenn_d
+        self.grid = load_grid(edenn_d, edenn_n)
+        self.grid_norm = torch.linalg.norm(self.grid, dim=1).square()
+        self.hadamard_scale = 1 / hadamard_groupsize
+
+    def rotated(self, x):
+        """quantize's first half: x [B, C] -> (y [B, mult, g/D, D], scales [B, mult])."""
+        batch_size = x.shape[0]
+        assert x.shape[1] == self.channel_size
+        x = x.to(torch.float32)
+        x = pad_to_block(x, [1], self.hadamard_groupsize)
+        mult = x.shape[1] // self.hadamard_groupsize
+        x = x.reshape(-1, mult, self.hadamard_groupsize)
+        scales = torch.linalg.norm(x, axis=-1)
+        x = hadamard_transform(x) / scales[:, :, None]
+        x = pad_to_block(x, [2], self.edenn_d).reshape(batch_size, mult, -1, self.edenn_d)
+        return x, scales
+
+    def grid_scores(self, y):
+        return 2 * y @ self.grid.T - self.grid_norm  # [B, mult, g/D, N]
+
+    def quantize(self, x):
+        y, scales = self.rotated(x)
+        idx = torch.argmax(self.grid_scores(y), dim=-1).to(torch.uint8)
+        return idx, scales
+
+    def dequantize(self, idx, scales, half=True):
+        x = self.grid[idx.int()].flatten(start_dim=2)  # [B, mult, g]
+        x = x[..., : self.hadamard_groupsize]
+        x = x * scales.unsqueeze(dim=2)
+        if half:  # the reference; half=False is the test helper's float32 evaluation (kvbench's contract)
+            x = x.half()
+        x = hadamard_transform(x, scale=self.hadamard_scale).flatten(start_dim=1)
+        return x[:, : self.channel_size]
+
+    def quantize_dequantize(self, x):
+        return self.dequantize(*self.quantize(x)).to(dtype=x.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# The port: kv_cache.py ShadowKVCache with rank -1.
+
+class YakvCacheRef:
+    def __init__(self, num_attention_heads, num_key_value_heads, head_dim, sparse_budget, chunk_size,
+                 local_budget, outlier_budget, quantizer, dtype=torch.float32):
+        self.num_key_value_groups = num_attention_heads // num_key_value_heads
+        self.num_key_value_heads = num_key_value_heads
+        self.head_dim = head_dim
+        self.batch_size = 1
+        self.dtype = dtype
+        self.sparse_budget = int(sparse_budget)
+        self.chunk_size = chunk_size
+        assert local_budget % chunk_size == 0 and outlier_budget % chunk_size == 0
+        self.local_chunk = local_budget // chunk_size
+        self.outlier_chunk = outlier_budget // chunk_size
+        self.quantizer = quantizer  # None: use_higgs_quantization False
+
+    def register_k_landmark(self, k_landmark, k_landmark_idx):
+        num_landmarks = k_landmark.shape[-2]
+        if self.quantizer is not None:  # the plain path (use_residual_quantization False, as run_cfg)
+            rows = k_landmark.transpose(1, 2).reshape(-1, self.num_key_value_heads * self.head_dim)
+            self.codes, self.scales = self.quantizer.quantize(rows)  # diagnostics: the same call split
+            k_landmark = self.quantizer.quantize_dequantize(rows)
+            k_landmark = k_landmark.reshape(self.batch_size, num_landmarks, self.num_key_value_heads,
+                                            self.head_dim).transpose(1, 2)
+        self.k_landmark = k_landmark.contiguous().to(self.dtype)
+        self.k_landmark_idx = k_landmark_idx.contiguous()
+
+    def prefill_kv_cache(self, key_states_roped):
+        bsz, num_kv_heads, incoming = key_states_roped.shape[:3]
+        self.chunks = incoming // self.chunk_size - self.local_chunk
+        self.select_sets = self.sparse_budget // self.chunk_size
+        assert self.select_sets * self.chunk_size == self.sparse_budget
+        self.prefill_local = incoming - self.chunks * self.chunk_size
+        ctx = key_states_roped[:, :, : self.chunks * self.chunk_size].view(
+            self.batch_size, self.num_key_value_heads, self.chunks, self.chunk_size, self.head_dim)
+        landmark_candidates = ctx.mean(dim=-2)
+        if self.chunk_size > 1:
+            cos_sim = torch.nn.functional.cosine_similarity(
+                landmark_candidates.unsqueeze(3).expand(-1, -1, -1, self.chunk_size, -1), ctx, dim=-1)
+            outlier_chunk_idx = cos_sim.min(dim=-1).values.topk(self.outlier_chunk, largest=False).indices
+        else:  # chunk 1: the "outliers" are the first outlier_chunk tokens
+            outlier_chunk_idx = torch.arange(self.outlier_chunk, dtype=torch.long).view(1, 1, -1).expand(
+                bsz, num_kv_heads, -1)
+        self.outlier_chunk_idx = outlier_chunk_idx
+        all_idx = torch.arange(self.chunks).view(1, 1, -1).expand(self.batch_size, self.num_key_value_heads, -1)
+        mask = torch.ones_like(all_idx, dtype=torch.bool)
+        mask.scatter_(dim=-1, index=outlier_chunk_idx, value=False)
+        rest_idx = all_idx.masked_select(mask).view(self.batch_size, self.num_key_value_heads, -1)
+        landmarks = landmark_candidates.gather(dim=2, index=rest_idx.unsqueeze(-1).expand(-1, -1, -1, self.head_dim))
+        self.register_k_landmark(landmarks.view(self.batch_size, self.num_key_value_heads, -1, self.head_dim), rest_idx)
+
+    def chunk_logits(self, query_states, landmarks=None):
+        q_len = query_states.shape[-2]
+        lm = self.k_landmark if landmarks is None else landmarks
+        return torch.einsum(
+            'bhgqd,bhdc->bhgqc',
+            query_states.view(-1, self.num_key_value_heads, self.num_key_value_groups, q_len, self.head_dim),
+            lm.transpose(2, 3)).squeeze(2) / math.sqrt(self.head_dim)
+
+    def chunk_scores(self, query_states):
+        chunk_attn = self.chunk_logits(query_states)
+        chunk_attn = torch.nn.functional.softmax(chunk_attn, dim=-1, dtype=torch.float32).to(self.dtype)
+        chunk_attn = chunk_attn.sum(dim=-2)
+        if self.num_key_value_groups > 1:
+            chunk_attn, _ = torch.max(chunk_attn, dim=-2)
+        return chunk_attn
+
+    def get_retrieval_position_ids(self, query_states):
+        chunk_attn = self.chunk_scores(query_states)
+        merged_results = torch.topk(chunk_attn, k=self.select_sets, dim=-1).indices
+        selected_chunks = self.k_landmark_idx.gather(dim=-1, index=merged_results)
+        self.selected_chunk_idx = selected_chunks
+        return (selected_chunks.unsqueeze(-1) * self.chunk_size
+                + torch.arange(self.chunk_size).view(1, 1, 1, -1)).view(self.batch_size, self.num_key_value_heads, -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Test driver.
+
+def f32_list(t):
+    """Nested lists of float32 values with 9 significant digits (round-trips float32 exactly)."""
+    return [f32_list(x) for x in t] if t.dim() > 1 else [float('%.9g' % v) for v in t.tolist()]
+
+
+def neox_rope(x, positions, theta=10000.0):
+    """The models' rotate-half RoPE (higgs.py / llama.py apply_rotary_pos_emb) in float32."""
+    d = x.shape[-1]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.float32) / d))
+    freqs = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    cos, sin = freqs.cos(), freqs.sin()
+    x1, x2 = x[..., : d // 2], x[..., d // 2:]
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+
+
+def clear_code_keys(gen, quantizer, hkv, s, d, first, count, min_gap=8e-3):
+    """Pre-RoPE keys [1, Hkv, s, d], redrawn token by token for the landmark tokens [first, first+count)
+    until every landmark sub-vector's two best grid scores are >= min_gap apart. Returns (keys, redraws)."""
+    key_pre = torch.randn(1, hkv, s, d, generator=gen)
+    positions = torch.arange(s)
+    redraws = 0
+    todo = torch.arange(first, first + count)
+    while todo.numel() > 0:
+        rows = neox_rope(key_pre[:, :, todo], positions[todo])[0].transpose(0, 1).reshape(todo.numel(), hkv * d)
+        if quantizer is None:
+            break
+        y, _ = quantizer.rotated(rows)
+        top2 = quantizer.grid_scores(y).topk(2, dim=-1).values  # [n, mult, g/D, 2]
+        gaps = (top2[..., 0] - top2[..., 1]).flatten(1).min(dim=1).values  # [n]
+        todo = todo[gaps < min_gap]
+        if todo.numel() > 0:
+            key_pre[:, :, todo] = torch.randn(1, hkv, todo.numel(), d, generator=gen)
+            redraws += todo.numel()
+    return key_pre, redraws
+
+
+def score_bound(cache, q, landmarks_f32, group):
+    """Relative bound (see the header) on how far kvbench's evaluation moves a merged score."""
+    qf = q.view(1, -1, 1, cache.head_dim)
+    scale = 1 / math.sqrt(cache.head_dim)
+    fp16_effect = (cache.chunk_logits(qf) - cache.chunk_logits(qf, landmarks_f32)).abs().max().item()
+    qg = q.view(cache.num_key_value_heads, cache.num_key_value_groups, cache.head_dim).double()
+    lm = cache.k_landmark[0].double()  # [Hkv, n, d]
+    abs_sum = torch.einsum('hgd,hcd->hgc', qg.abs(), lm.abs()).max().item()
+    group_norm = lm.transpose(0, 1).reshape(lm.shape[1], -1)
+    group_norm = pad_to_block(group_norm, [1], group).view(lm.shape[1], -1, group).norm(dim=-1).max().item()
+    delta = fp16_effect + cache.head_dim * EPS32 * scale * abs_sum \
+        + group * EPS32 * scale * qg.abs().sum(-1).max().item() * group_norm
+    return 2 * (math.expm1(2 * delta) + (lm.shape[1] + 8) * EPS32) + 1e-6
+
+
+def make_case(name, hq, hkv, d, s, local, outliers, sparse_fraction, steps, seed, quantized=True, group=128):
+    channels = hkv * d
+    quantizer = HiggsQuantizer(group, 4, 256, channels) if quantized else None
+    sparse_budget = int(sparse_fraction * s) // 1 * 1  # base.py init_kv_cache, chunk 1
+    gen = torch.Generator().manual_seed(seed)
+    key_pre, key_redraws = clear_code_keys(gen, quantizer, hkv, s, d, outliers, s - local - outliers)
+    positions = torch.arange(s + steps)
+    key_post = neox_rope(key_pre, positions[:s])
+    cache = YakvCacheRef(hq, hkv, d, sparse_budget, 1, local, outliers, quantizer)
+    cache.prefill_kv_cache(key_post)
+    if quantized:
+        landmarks_f32 = quantizer.dequantize(cache.codes, cache.scales, half=False)
+        landmarks_f32 = landmarks_f32.view(1, -1, hkv, d).transpose(1, 2)
+    else:
+        landmarks_f32 = cache.k_landmark
+    decode, queries = [], []
+    for t in range(steps):
+        pos = s + t
+        for redraw in range(1000):
+            q_pre = 3.0 * torch.randn(1, hq, 1, d, generator=gen)
+            q_post = neox_rope(q_pre, positions[pos:pos + 1])
+            top = cache.chunk_scores(q_post)[0].sort(dim=-1, descending=True).values
+            k = cache.select_sets
+            gap = ((top[:, k - 1] - top[:, k]) / top[:, k - 1]).min().item()
+            need = score_bound(cache, q_post[0, :, 0], landmarks_f32, group)
+            if gap > need:
+                break
+        else:
+            raise RuntimeError(f"{name}: no query with a clear top-k boundary at step {t}")
+        queries.append(q_post)
+        cache.get_retrieval_position_ids(q_post)
+        decode.append({"selected": cache.selected_chunk_idx[0].tolist(), "relative_gap": gap,
+                       "required_gap": need, "redraws": redraw})
+    case = {
+        "name": name, "num_heads": hq, "num_kv_heads": hkv, "head_dim": d, "prompt_tokens": s, "steps": steps,
+        "local_budget": local, "outlier_budget": outliers, "sparse_fraction": sparse_fraction,
+        "sparse_budget": sparse_budget, "landmark_group": group, "quantized": quantized,
+        "key_redraws": key_redraws, "chunks": cache.chunks, "prefill_local": cache.prefill_local,
+        "select_sets": cache.select_sets, "landmark_ids": cache.k_landmark_idx[0].tolist(),
+        "key_pre_rope": f32_list(key_pre), "key": f32_list(key_post), "decode_query": f32_list(torch.cat(queries, dim=2)),
+        "landmarks": f32_list(cache.k_landmark[0]), "decode": decode,
+    }
+    if quantized:
+        case["codes"] = cache.codes.flatten(1).tolist()
+        case["scales"] = f32_list(cache.scales)
+    return case
+
+
+def main():
+    out = sys.argv[1]
+    base = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    torch.set_num_threads(1)
+    cases = [
+        # The study's setting (run_cfg.py) at a small size: 2-bit HIGGS landmarks over Hkv*d = 128
+        # channels (one Hadamard group), local 64, no outliers, 6.25 % of an odd prompt, GQA 3.
+        make_case("study_gqa3", hq=6, hkv=2, d=64, s=517, local=64, outliers=0, sparse_fraction=0.0625, steps=4,
+                  seed=base + 5),
+        # One KV head of 96 channels (the Hadamard group of 128 pads), 16 chunk-1 outliers, GQA 4.
+        make_case("padded_outliers_gqa4", hq=4, hkv=1, d=96, s=389, local=32, outliers=16, sparse_fraction=0.1,
+                  steps=4, seed=base + 17),
+        # Exact landmarks (use_higgs_quantization False), GQA 2.
+        make_case("exact_gqa2", hq=4, hkv=2, d=64, s=300, local=64, outliers=8, sparse_fraction=0.05, steps=3,
+                  seed=base + 29, quantized=False),
+    ]
+    with open(out, "w") as f:
+        json.dump({"cases": cases}, f)
+
+
+if __name__ == "__main__":
+    main()
