@@ -13,7 +13,9 @@
 // exactly those roundings, and the selection must not depend on them: the script redraws keys until
 // every landmark sub-vector's best two grid scores are clearly apart (same codes on both sides) and
 // each decode query until its top-k boundary gap exceeds the float16 effect plus worst-case
-// float32 terms (argued in the script's header); the test re-checks those gaps.
+// float32 terms (argued in the script's header); the test re-checks those gaps. (Tie rules, never
+// exercised here: kvbench ranks equal scores by ascending position and equal grid scores by the
+// lowest grid index; torch.topk leaves tied order unspecified, torch.argmax takes the first.)
 // yakv_gpu is not covered: its rule (mean of the group's queries, raw dot products, bf16 scales)
 // is the mini-sglang GPU path's (methods.md 1.6), not kv_cache.py's.
 #include "harness/kv/higgs.h"
