@@ -5,7 +5,8 @@
 // (provenance in its header), and kvbench's yakv choose the same positions on the same random
 // tensors: the study's setting (2-bit HIGGS landmarks, local 64, no outliers, GQA 3, an odd
 // prompt), one KV head whose 96 channels pad the Hadamard group with chunk-1 outliers and GQA 4,
-// and exact landmarks. Also compared: the landmark ids, HIGGS codes (exactly), scales, and the
+// residual landmark quantization (meta-landmarks of 4, the last group padded; methods.md 1.7), and
+// exact landmarks. Also compared: the landmark ids, HIGGS codes (exactly), scales, and the
 // dequantized landmarks.
 // Documented deviation: the reference's dequantize rounds to float16 before and after its inverse
 // Hadamard (fast_hadamard_transform is a half-precision CUDA kernel); kvbench's HIGGS contract
@@ -64,7 +65,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
   const nlohmann::json& cases = ref["cases"];
-  ASSERT_EQ(cases.size(), 3u);
+  ASSERT_EQ(cases.size(), 4u);
   constexpr double kEps = 1.1920928955078125e-7;  // float32 machine epsilon, 2^-23
   for (const nlohmann::json& cs : cases) {
     const std::string name = cs["name"];
@@ -72,6 +73,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
     const int64_t steps = cs["steps"], local = cs["local_budget"], outliers = cs["outlier_budget"];
     const int64_t group = cs["landmark_group"], n = s - local - outliers, channels = hkv * d;
     const bool quantized = cs["quantized"];
+    const int64_t residual_dim = cs["residual_grid_dim"], meta_chunk = cs["meta_chunk_size"];
     const at::Tensor key_pre = test::tensor_from_json(cs["key_pre_rope"], {1, hkv, s, d});
     const at::Tensor key = test::tensor_from_json(cs["key"], {1, hkv, s, d});
     const at::Tensor decode_query = test::tensor_from_json(cs["decode_query"], {1, hq, steps, d});
@@ -85,7 +87,25 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
     // Landmarks [n, Hkv*d] as the reference registers them.
     const at::Tensor want_landmarks = rows_of(test::tensor_from_json(cs["landmarks"], {1, hkv, n, d}));
     const at::Tensor rows = rows_of(key.narrow(2, outliers, n));
-    if (quantized) {
+    if (residual_dim > 0) {
+      // kvbench's landmark store with the same quantizers. Each part (meta, residual) is
+      // dequantized through the reference's float16 roundings: <= 2^-10 ||part_group|| per
+      // coordinate, as below. The residual's scale is the norm of row - meta_hat, whose float16
+      // shift (<= 2^-10 ||meta_group|| per coordinate, <= sqrt(g) 2^-10 ||meta_group|| in norm)
+      // rescales the dequantized residual by as much. The script writes ||meta_group|| +
+      // ||residual_group|| per row ("part_norms"); (1 + sqrt(g)) 2^-10 of it plus float32 terms
+      // 3 g eps of it bounds the difference.
+      HiggsQuantizer main_q(HiggsConfig{4, 256, group}), residual_q(HiggsConfig{residual_dim, 256, group});
+      YakvLandmarks store;
+      store.build(rows, &main_q, &residual_q, meta_chunk, /*bf16_scales=*/false, at::kFloat);
+      const at::Tensor part_norms = test::tensor_from_json(cs["part_norms"], at::kFloat);
+      const int64_t padded = main_q.padded_channels(channels);
+      const at::Tensor norms = part_norms.repeat_interleave(group, 1).narrow(1, 0, channels);
+      ASSERT_EQ(part_norms.size(1), padded / group) << name;
+      EXPECT_LT(((store.dequantize(at::kFloat) - want_landmarks).abs() / norms).max().item<double>(),
+                (1 + std::sqrt(static_cast<double>(group))) * std::ldexp(1.0, -10) + 3 * group * kEps)
+          << name;
+    } else if (quantized) {
       HiggsQuantizer quantizer(HiggsConfig{4, 256, group});
       const HiggsCodes codes = quantizer.quantize(rows);
       // Codes: identical (the script keeps every sub-vector's grid scores >= 8e-3 apart, far above
@@ -132,7 +152,9 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
     params.update({{"sparse_budget", cs["sparse_fraction"].get<double>()}, {"local_budget", local},
                    {"outlier_budget", outliers}, {"landmark_quantization", quantized ? "higgs" : "none"},
                    {"landmark_group", group}, {"landmark_grid_dim", 4}, {"landmark_grid_size", 256},
-                   {"key_quantization", "none"}, {"value_quantization", "none"}, {"residual_quantization", false}});
+                   {"key_quantization", "none"}, {"value_quantization", "none"},
+                   {"residual_quantization", residual_dim > 0}, {"meta_chunk_size", meta_chunk},
+                   {"residual_grid_dim", residual_dim > 0 ? residual_dim : 4}, {"residual_grid_size", 256}});
     auto method = entry->make(params);
     method->reset({config.kv_shape(), nullptr, &rope}, 1, total);
     method->attend(seq.call(0, s, AttentionPhase::kPrefill));
