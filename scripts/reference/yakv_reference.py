@@ -11,8 +11,8 @@ Provenance (re-written to follow the reference's algorithm and order of operatio
                   and the residual one: meta-landmarks of meta_chunk_size, methods.md 1.7),
                   get_retrieval_position_ids (softmax per query head, max over the
                   group, top-k, landmark ids -> positions)
-              shadowkv-models/shadowkv_models/quantization/higgs.py  pad_to_block, HiggsQuantizer
-                  (quantize, dequantize, quantize_dequantize), get_grid_norms_squared
+              shadowkv-models/shadowkv_models/quantization/higgs.py  ported in
+                  scripts/reference/higgs_reference.py (its header lists what changed there)
               shadowkv-models/shadowkv_models/base.py  init_kv_cache (a float budget is
                   int(frac * S) // chunk * chunk tokens)
               run_cfg.py  the YAKV setting: chunk 1, rank -1, outlier 0, local 64, sparse 3.125 %,
@@ -24,15 +24,6 @@ What changed in the port:
   - one layer, batch 1 (the class asserts batch 1); rank -1 only (no SVD, as YAKV runs); the key and
     value stores, the attention buffers, get_key_cache and get_value_cache are left out: they move
     rows but do not decide which positions are chosen;
-  - fast_hadamard_transform.hadamard_transform (a CUDA kernel: unnormalised Sylvester-order
-    Walsh-Hadamard transform along the last dim, times `scale`, float32 arithmetic, output in the
-    input's dtype) is a matmul with the Sylvester matrix in float32, cast back to the input dtype;
-    the float16 cast before the inverse transform in dequantize is kept;
-  - the EDEN grids are kvbench's shipped harness/kv/higgs_grids/EDEN{D}-{N}.json (the same
-    construction, scripts/gen_higgs_grids.py) instead of the reference's .pt files, which are not in
-    the test environment: both sides must quantize with the same grid;
-  - the quantizer's row chunking (chunk_size 64 rows per matmul) is a memory device with no effect
-    on the result; rows are done at once;
   - diagnostics added (not in the reference): per decode step the relative gap at the top-k
     boundary and the bound it must exceed (see below); the landmark codes and scales.
 
@@ -57,8 +48,8 @@ float32 and its dequantize rounds to float16 before and after the inverse transf
   unclear meta or residual code is redrawn.
   Scores: with the same codes, the landmarks differ only by the reference's float16 roundings (and
   float32 summation order). The script evaluates the landmarks also without the float16 casts
-  (a second cache whose quantizers skip the float16 casts, kvbench's contract) and takes delta = the largest |logit difference| that
-  causes plus the worst-case float32 terms d * 2^-24 * scale * sum|q L| + 3 g * 2^-24 * scale *
+  (a second cache whose quantizers skip them, kvbench's contract) and takes delta = the largest
+  |logit difference| that causes plus the worst-case float32 terms d * 2^-24 * scale * sum|q L| + 3 g * 2^-24 * scale *
   sum|q| * max||L_group|| (dequantization in float32: <= 2 g eps ||group|| per coordinate, 3 with
   the residual path's two parts); a probability then moves by a factor within exp(+-2 delta), plus
   (n + 8) * 2^-24 relative from softmax. Each decode query is redrawn until, per KV head, the
@@ -66,90 +57,13 @@ float32 and its dequantize rounds to float16 before and after the inverse transf
 """
 import json
 import math
-import os
 import sys
 
 import torch
 
+from higgs_reference import HiggsQuantizer, pad_to_block
+
 EPS32 = 2.0 ** -24
-GRID_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "harness", "kv", "higgs_grids")
-
-
-# ---------------------------------------------------------------------------------------------
-# The port: higgs.py.
-
-def load_grid(dim, size):
-    with open(os.path.join(GRID_DIR, f"EDEN{dim}-{size}.json")) as f:
-        g = json.load(f)
-    assert g["dim"] == dim and g["size"] == size
-    return torch.tensor(g["points"], dtype=torch.float32)  # [N, D]
-
-
-def sylvester(g):
-    h = torch.ones(1, 1)
-    while h.shape[0] < g:
-        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
-    return h
-
-
-def hadamard_transform(x, scale=1.0):
-    """fast_hadamard_transform semantics on the last dim: float32 arithmetic, output in x's dtype."""
-    h = sylvester(x.shape[-1])
-    return ((x.float() @ h) * scale).to(x.dtype)
-
-
-def pad_to_block(tensor, dims, block, value=0):
-    pad = [0] * (2 * tensor.dim())
-    for dim in dims:
-        size = tensor.shape[dim]
-        delta = ((size - 1) // block + 1) * block - size
-        pad[-2 * dim - 1] = delta
-    return torch.nn.functional.pad(tensor, pad, "constant", value)
-
-
-class HiggsQuantizer:
-    def __init__(self, hadamard_groupsize, edenn_d, edenn_n, channel_size, half=True):
-        self.half = half  # True: the reference; False: the test helper's float32 evaluation (kvbench's contract)
-        self.hadamard_groupsize = hadamard_groupsize
-        self.channel_size = channel_size
-        self.edenn_d = edenn_d
-        self.grid = load_grid(edenn_d, edenn_n)
-        self.grid_norm = torch.linalg.norm(self.grid, dim=1).square()
-        self.hadamard_scale = 1 / hadamard_groupsize
-
-    def rotated(self, x):
-        """quantize's first half: x [B, C] -> (y [B, mult, g/D, D], scales [B, mult])."""
-        batch_size = x.shape[0]
-        assert x.shape[1] == self.channel_size
-        x = x.to(torch.float32)
-        x = pad_to_block(x, [1], self.hadamard_groupsize)
-        mult = x.shape[1] // self.hadamard_groupsize
-        x = x.reshape(-1, mult, self.hadamard_groupsize)
-        scales = torch.linalg.norm(x, axis=-1)
-        x = hadamard_transform(x) / scales[:, :, None]
-        x = pad_to_block(x, [2], self.edenn_d).reshape(batch_size, mult, -1, self.edenn_d)
-        return x, scales
-
-    def grid_scores(self, y):
-        return 2 * y @ self.grid.T - self.grid_norm  # [B, mult, g/D, N]
-
-    def quantize(self, x):
-        y, scales = self.rotated(x)
-        idx = torch.argmax(self.grid_scores(y), dim=-1).to(torch.uint8)
-        return idx, scales
-
-    def dequantize(self, idx, scales, half=None):
-        half = self.half if half is None else half
-        x = self.grid[idx.int()].flatten(start_dim=2)  # [B, mult, g]
-        x = x[..., : self.hadamard_groupsize]
-        x = x * scales.unsqueeze(dim=2)
-        if half:
-            x = x.half()
-        x = hadamard_transform(x, scale=self.hadamard_scale).flatten(start_dim=1)
-        return x[:, : self.channel_size]
-
-    def quantize_dequantize(self, x):
-        return self.dequantize(*self.quantize(x)).to(dtype=x.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
