@@ -72,7 +72,9 @@ class H2O : public KVMethod {
     const int64_t n = cache_.length(l);
     const int64_t q_offset = n - t;
     at::Tensor keys = cache_.filled(l, kKeys);
-    at::Tensor out = exact_attention(call.query, keys, cache_.filled(l, kValues), q_offset, at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted
+                         ? exact_attention(call.query, keys, cache_.filled(l, kValues), q_offset, at::Tensor(), call.scale)
+                         : at::Tensor();
     // Accumulated attention: the new queries' probabilities, summed over each KV head's query heads.
     at::Tensor received = attention_column_sums(call.query, keys, q_offset, call.scale);  // [B, Hq, n]
     const int64_t group = received.size(1) / hkv;
@@ -177,6 +179,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "H2O: heavy hitters by accumulated attention + a recent window, one row evicted per decode step",
     h2o_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new H2O(p)); },
-    {{"budget_params", {"heavy_budget", "recent_budget"}}}});
+    {{"budget_params", {"heavy_budget", "recent_budget"}}, {"shared_prefill", {{"uses", {"query"}}}}}});
 
 }  // namespace kvbench

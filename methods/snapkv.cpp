@@ -54,6 +54,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
       };
       return make_snapkv_cache(std::move(options));
     },
-    {{"budget_params", {"max_capacity_prompt", "window_size"}}}});
+    {{"budget_params", {"max_capacity_prompt", "window_size"}}, {"shared_prefill", {{"uses", {"query"}}}}}});
 
 }  // namespace kvbench

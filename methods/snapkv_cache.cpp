@@ -47,8 +47,9 @@ class SnapKVCache : public KVMethod {
     at::Tensor out;
     if (call.phase == AttentionPhase::kPrefill) {
       cache_.append(l, {call.key, call.value});
-      out = exact_attention(call.query, cache_.filled(l, kKeys), cache_.filled(l, kValues), call.slot_offset,
-                            at::Tensor(), call.scale);
+      if (call.output_wanted)
+        out = exact_attention(call.query, cache_.filled(l, kKeys), cache_.filled(l, kValues), call.slot_offset,
+                              at::Tensor(), call.scale);
       // The last `window` queries seen so far (the observation window once the prompt ends).
       at::Tensor tail = layer.query_tail.defined() ? at::cat({layer.query_tail, call.query}, 2) : call.query;
       const int64_t keep = std::min(options_.window, tail.size(2));

@@ -59,7 +59,9 @@ class Tova : public KVMethod {
     cache_.append(l, {call.key, call.value});
     const int64_t n = cache_.length(l);
     at::Tensor keys = cache_.filled(l, kKeys);
-    at::Tensor out = exact_attention(call.query, keys, cache_.filled(l, kValues), n - t, at::Tensor(), call.scale);
+    at::Tensor out = call.output_wanted
+                         ? exact_attention(call.query, keys, cache_.filled(l, kValues), n - t, at::Tensor(), call.scale)
+                         : at::Tensor();
     counters_.set_transient_bytes(0);
     at::Tensor& generated = generated_.at(static_cast<size_t>(l));
     if (call.phase == AttentionPhase::kPrefill) {
@@ -142,6 +144,6 @@ KVBENCH_REGISTER(KVMethod, RegistryEntry<KVMethod>{
     "TOVA: fixed-size cache; each step keeps the rows the current query attends most (mean over heads)",
     tova_params(),
     [](const nlohmann::json& p) { return std::unique_ptr<KVMethod>(new Tova(p)); },
-    {{"budget_params", {"cache_size"}}}});
+    {{"budget_params", {"cache_size"}}, {"shared_prefill", {{"uses", {"query"}}}}}});
 
 }  // namespace kvbench

@@ -41,7 +41,7 @@ std::string sweep_config(const fs::path& out, const std::string& shared_prefill)
          "      - {name: quest, params: {token_budget: 64, page_size: 16, dense_layers: 0}}\n"
          "      - {name: shadowkv, params: {sparse_budget: 64, rank: 32}}\n"
          "      - {name: streaming_llm, params: {sink_tokens: 4, recent_tokens: 32}}\n"
-         "      - {name: kivi}\n";
+         "      - {name: kivi, params: {group_size: 16}}\n";
 }
 
 // samples.jsonl rows of every run below `root`, by (run directory relative to root, sample id).
