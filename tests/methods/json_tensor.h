@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helper for the reference checks (tests/methods/test_*_reference.cpp, test_snapkv_kvpress.cpp):
-// a tensor from the nested JSON lists a Python reference script wrote (row-major, depth first).
+// a tensor from the nested JSON lists a Python reference script wrote (row-major, depth first), and
+// index sets of chosen rows.
 #pragma once
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <set>
 #include <vector>
 
 namespace kvbench::test {
@@ -32,6 +35,13 @@ inline at::Tensor tensor_from_json(const nlohmann::json& nested, at::IntArrayRef
 
 inline at::Tensor tensor_from_json(const nlohmann::json& nested, at::ScalarType dtype) {
   return tensor_from_json(nested, {}, dtype);
+}
+
+// The values of an integer tensor (chosen indices) as a set, to compare selections whose order
+// neither side defines.
+inline std::set<int64_t> index_set(const at::Tensor& indices) {
+  const at::Tensor c = indices.to(at::kLong).contiguous().cpu();
+  return std::set<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
 }  // namespace kvbench::test

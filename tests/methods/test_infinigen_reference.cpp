@@ -35,9 +35,7 @@ AttentionCall prefill_call(int64_t layer, const at::Tensor& q, const at::Tensor&
 TEST(InfiniGenReference, SkewChannelsAndSpeculativeSelectionMatchTheReferenceCode) {
   const std::filesystem::path out =
       std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "infinigen_reference.json";
-  const test::CommandResult r = test::run_command(
-      "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-      "/scripts/reference/infinigen_reference.py' '" + out.string() + "' 0");
+  const test::CommandResult r = test::run_command(test::reference_script("infinigen_reference.py", {out.string(), "0"}));
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], d = ref["head_dim"], hidden = ref["hidden"];

@@ -58,9 +58,7 @@ TEST(KiviReference, QuantizedCacheAndAttentionMatchTheReferencePort) {
                           {"v", nested(seq.value)}}
                .dump();
     }
-    const test::CommandResult r = test::run_command(
-        "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-        "/scripts/reference/kivi_reference.py' '" + in.string() + "' '" + out.string() + "'");
+    const test::CommandResult r = test::run_command(test::reference_script("kivi_reference.py", {in.string(), out.string()}));
     ASSERT_EQ(r.code, 0) << r.out;
     const nlohmann::json ref = test::read_json_file(out);
 

@@ -60,9 +60,7 @@ TEST(LrqkReference, SameFactorsAndChosenTokensAsTheReferencePort) {
   write_f64(dir / "a_q0.f64", init.a_q);
   write_f64(dir / "a_k0.f64", init.a_k);
   const std::filesystem::path out = dir / "reference.json";
-  const test::CommandResult r = test::run_command(
-      "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-      "/scripts/reference/lrqk_reference.py' '" + dir.string() + "' '" + out.string() + "'");
+  const test::CommandResult r = test::run_command(test::reference_script("lrqk_reference.py", {dir.string(), out.string()}));
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
 

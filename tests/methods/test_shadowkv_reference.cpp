@@ -43,18 +43,11 @@ std::set<int64_t> as_set(const nlohmann::json& list) {
   return std::set<int64_t>(v.begin(), v.end());
 }
 
-std::set<int64_t> row_set(const at::Tensor& row) {
-  at::Tensor c = row.to(at::kLong).contiguous();
-  return std::set<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-}
-
 TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
   const std::filesystem::path dir = std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "shadowkv_reference";
   ASSERT_TRUE(test::recreate_dir(dir));
   const std::filesystem::path out = dir / "reference.json";
-  const test::CommandResult r = test::run_command(
-      "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-      "/scripts/reference/shadowkv_reference.py' '" + out.string() + "' 0");
+  const test::CommandResult r = test::run_command(test::reference_script("shadowkv_reference.py", {out.string(), "0"}));
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
   const nlohmann::json& cases = ref["cases"];
@@ -92,7 +85,7 @@ TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
     const shadowkv::ChunkSummary summary = shadowkv::summarize_chunks(key.narrow(2, 0, s), layout);
     for (int64_t h = 0; h < hkv; ++h) {
       const size_t hs = static_cast<size_t>(h);
-      EXPECT_EQ(row_set(summary.outlier_ids[0][h]), as_set(cs["outlier_ids"][hs])) << name << " kv head " << h;
+      EXPECT_EQ(test::index_set(summary.outlier_ids[0][h]), as_set(cs["outlier_ids"][hs])) << name << " kv head " << h;
       // The kept chunks in ascending id order, exactly (they index the landmarks).
       EXPECT_EQ(summary.landmark_ids[0][h].contiguous().to(at::kLong).equal(
                     test::tensor_from_json(cs["landmark_ids"][hs], at::kLong)),
@@ -146,7 +139,7 @@ TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
       for (int64_t h = 0; h < hkv; ++h) {
         const std::set<int64_t> want = as_set(step["selected_chunks"][static_cast<size_t>(h)]);
         ASSERT_EQ(want.size(), static_cast<size_t>(layout.selected)) << name;
-        EXPECT_EQ(row_set(chosen[0][h]), want) << name << " step " << t << " kv head " << h;
+        EXPECT_EQ(test::index_set(chosen[0][h]), want) << name << " step " << t << " kv head " << h;
         std::set<int64_t> kept = want;
         for (int64_t id : cs["outlier_ids"][static_cast<size_t>(h)].get<std::vector<int64_t>>()) kept.insert(id);
         for (int64_t g = 0; g < group; ++g)

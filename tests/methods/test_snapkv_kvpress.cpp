@@ -24,9 +24,7 @@ namespace {
 TEST(SnapKVKvpress, ScoresAndKeptRowsMatchKvpressSnapKVPress) {
   const std::filesystem::path out =
       std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "kvpress_snapkv_reference.json";
-  const test::CommandResult r = test::run_command(
-      "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-      "/scripts/reference/kvpress_snapkv_reference.py' '" + out.string() + "' 0");
+  const test::CommandResult r = test::run_command(test::reference_script("kvpress_snapkv_reference.py", {out.string(), "0"}));
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], s = ref["seq_len"], d = ref["head_dim"];

@@ -47,11 +47,6 @@ std::set<int64_t> as_set(const nlohmann::json& list) {
   return std::set<int64_t>(v.begin(), v.end());
 }
 
-std::set<int64_t> row_set(const at::Tensor& row) {
-  at::Tensor c = row.to(at::kLong).contiguous();
-  return std::set<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
-}
-
 // [1, Hkv, n, d] -> token rows [n, Hkv*d] (kv_cache.py's k_landmark.transpose(1, 2).reshape).
 at::Tensor rows_of(const at::Tensor& t) { return t[0].transpose(0, 1).reshape({t.size(2), -1}); }
 
@@ -59,9 +54,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
   const std::filesystem::path dir = std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "yakv_reference";
   ASSERT_TRUE(test::recreate_dir(dir));
   const std::filesystem::path out = dir / "reference.json";
-  const test::CommandResult r = test::run_command(
-      "'" + test::env("KVBENCH_PYTHON", "python3") + "' '" + test::env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
-      "/scripts/reference/yakv_reference.py' '" + out.string() + "' 0");
+  const test::CommandResult r = test::run_command(test::reference_script("yakv_reference.py", {out.string(), "0"}));
   ASSERT_EQ(r.code, 0) << r.out;
   const nlohmann::json ref = test::read_json_file(out);
   const nlohmann::json& cases = ref["cases"];
@@ -169,7 +162,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
       const at::Tensor chosen = probe->last_selection(0);  // [Hkv, k] prompt positions
       ASSERT_EQ(chosen.size(1), k_sel) << name << ": kvbench's budget of int(fraction * S) tokens";
       for (int64_t h = 0; h < hkv; ++h)
-        EXPECT_EQ(row_set(chosen[h]), as_set(step["selected"][static_cast<size_t>(h)])) << name << " step " << t << " kv head " << h;
+        EXPECT_EQ(test::index_set(chosen[h]), as_set(step["selected"][static_cast<size_t>(h)])) << name << " step " << t << " kv head " << h;
     }
   }
 }

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <string>
 #include <system_error>
 
@@ -49,6 +50,15 @@ inline bool recreate_dir(const std::filesystem::path& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   return !error;
+}
+
+// The command running scripts/reference/<script> with the test venv's python (KVBENCH_PYTHON) and
+// `args`, each single-quoted (the reference checks write their fixtures this way).
+inline std::string reference_script(const std::string& script, std::initializer_list<std::string> args) {
+  std::string command = "'" + env("KVBENCH_PYTHON", "python3") + "' '" + env("KVBENCH_SOURCE_DIR", KVBENCH_SOURCE_DIR) +
+                        "/scripts/reference/" + script + "'";
+  for (const std::string& arg : args) command += " '" + arg + "'";
+  return command;
 }
 
 // The tiny chat model folder, made on first use in this process.
