@@ -34,11 +34,7 @@ std::set<int64_t> as_set(const nlohmann::json& list) {
 }
 
 TEST(ArkValeReference, SameDigestsScoresAndPagesAsThePortedReference) {
-  const std::filesystem::path out =
-      std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "arkvale_reference.json";
-  const test::CommandResult r = test::run_command(test::reference_script("arkvale_reference.py", {out.string(), "0"}));
-  ASSERT_EQ(r.code, 0) << r.out;
-  const nlohmann::json ref = test::read_json_file(out);
+  const nlohmann::json ref = test::seeded_reference("arkvale_reference.py");
   const nlohmann::json& cases = ref["cases"];
   ASSERT_EQ(cases.size(), 2u);
   for (const nlohmann::json& cs : cases) {

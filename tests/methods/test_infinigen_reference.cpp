@@ -33,11 +33,7 @@ AttentionCall prefill_call(int64_t layer, const at::Tensor& q, const at::Tensor&
 }
 
 TEST(InfiniGenReference, SkewChannelsAndSpeculativeSelectionMatchTheReferenceCode) {
-  const std::filesystem::path out =
-      std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "infinigen_reference.json";
-  const test::CommandResult r = test::run_command(test::reference_script("infinigen_reference.py", {out.string(), "0"}));
-  ASSERT_EQ(r.code, 0) << r.out;
-  const nlohmann::json ref = test::read_json_file(out);
+  const nlohmann::json ref = test::seeded_reference("infinigen_reference.py");
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], d = ref["head_dim"], hidden = ref["hidden"];
   const int64_t prompt = ref["prompt"], n = ref["calibration_tokens"];
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));

@@ -22,11 +22,7 @@ namespace kvbench {
 namespace {
 
 TEST(SnapKVKvpress, ScoresAndKeptRowsMatchKvpressSnapKVPress) {
-  const std::filesystem::path out =
-      std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "kvpress_snapkv_reference.json";
-  const test::CommandResult r = test::run_command(test::reference_script("kvpress_snapkv_reference.py", {out.string(), "0"}));
-  ASSERT_EQ(r.code, 0) << r.out;
-  const nlohmann::json ref = test::read_json_file(out);
+  const nlohmann::json ref = test::seeded_reference("kvpress_snapkv_reference.py");
   const int64_t hq = ref["num_heads"], hkv = ref["num_kv_heads"], s = ref["seq_len"], d = ref["head_dim"];
   const int64_t w = ref["window_size"], kernel = ref["kernel_size"], n_kept = ref["n_kept"];
   at::Tensor q = test::tensor_from_json(ref["queries"], {1, hq, s, d});

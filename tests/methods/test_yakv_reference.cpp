@@ -51,12 +51,7 @@ std::set<int64_t> as_set(const nlohmann::json& list) {
 at::Tensor rows_of(const at::Tensor& t) { return t[0].transpose(0, 1).reshape({t.size(2), -1}); }
 
 TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
-  const std::filesystem::path dir = std::filesystem::path(test::env("KVBENCH_TEST_TMP", "/tmp")) / "yakv_reference";
-  ASSERT_TRUE(test::recreate_dir(dir));
-  const std::filesystem::path out = dir / "reference.json";
-  const test::CommandResult r = test::run_command(test::reference_script("yakv_reference.py", {out.string(), "0"}));
-  ASSERT_EQ(r.code, 0) << r.out;
-  const nlohmann::json ref = test::read_json_file(out);
+  const nlohmann::json ref = test::seeded_reference("yakv_reference.py");
   const nlohmann::json& cases = ref["cases"];
   ASSERT_EQ(cases.size(), 4u);
   constexpr double kEps = 1.1920928955078125e-7;  // float32 machine epsilon, 2^-23

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -59,6 +60,19 @@ inline std::string reference_script(const std::string& script, std::initializer_
                         "/scripts/reference/" + script + "'";
   for (const std::string& arg : args) command += " '" + arg + "'";
   return command;
+}
+
+// The JSON that scripts/reference/<script> writes when run as `<script> OUT SEED` (the seeded
+// reference checks), OUT in a fresh $KVBENCH_TEST_TMP/<stem of script>/ folder. Throws with the
+// script's output when it fails (gtest reports the test failed).
+inline nlohmann::json seeded_reference(const std::string& script, const std::string& seed = "0") {
+  const std::filesystem::path dir =
+      std::filesystem::path(env("KVBENCH_TEST_TMP", "/tmp")) / std::filesystem::path(script).stem();
+  if (!recreate_dir(dir)) throw std::runtime_error("cannot recreate " + dir.string());
+  const std::filesystem::path out = dir / "reference.json";
+  const CommandResult r = run_command(reference_script(script, {out.string(), seed}));
+  if (r.code != 0) throw std::runtime_error(script + " failed (exit " + std::to_string(r.code) + "):\n" + r.out);
+  return read_json_file(out);
 }
 
 // The tiny chat model folder, made on first use in this process.
