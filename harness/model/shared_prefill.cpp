@@ -3,43 +3,45 @@
 #include "harness/model/shared_prefill.h"
 
 #include "harness/error.h"
-#include "harness/kv/attention.h"
-#include "harness/kv/slot_store.h"
+#include "harness/params.h"
 #include "harness/model/generate.h"
 
 #include <c10/core/InferenceMode.h>
 
+#include <array>
 #include <chrono>
+#include <memory>
 
 namespace kvbench {
 namespace {
 
-// Exact attention over every slot seen so far (as methods/full_cache.cpp computes it: the same
-// exact_attention call over the same rows, so the recorded forward is the full cache's), keeping
-// each call of the prefill.
+// Every tensor field of a call (undefined ones included).
+std::array<at::Tensor*, 7> call_tensors(AttentionCall& call) {
+  return {&call.query, &call.key_pre_rope, &call.key, &call.value, &call.positions, &call.valid, &call.hidden};
+}
+
+// The full cache (the registered "full" method: exact attention over every slot seen so far), with
+// each call of the prefill kept in the record: the recorded forward is the full cache's.
 class RecordingMethod : public KVMethod {
  public:
-  RecordingMethod(PrefillRecord& record, bool to_host) : record_(record), to_host_(to_host) {}
+  RecordingMethod(PrefillRecord& record, bool to_host) : record_(record), to_host_(to_host) {
+    const auto* full = KVMethodRegistry::instance().find("full");
+    KVBENCH_ASSERT(full != nullptr, "shared prefill: the full cache method is not registered");
+    full_ = full->make(default_params(full->params));
+  }
 
   void reset(const ModelView& model, int64_t batch_size, int64_t max_tokens) override {
-    (void)batch_size;
-    KVSlotStore::Layout layout;
-    layout.fields = {{"keys"}, {"values"}, {"valid", 1, KVByteRole::kMetadata}};  // valid: [B, S]
-    store_.reset(model.shape.num_layers, max_tokens, layout);
-    has_padding_ = false;
+    full_->reset(model, batch_size, max_tokens);
   }
 
   at::Tensor attend(const AttentionCall& call) override {
     KVBENCH_ASSERT(call.phase == AttentionPhase::kPrefill, "the prefill recorder got a decode call");
-    store_.append(call.layer, {call.key, call.value, call.valid});
-    has_padding_ = has_padding_ || call.batch_has_padding;
     AttentionCall kept = call;
     const PrefillUses& uses = record_.uses;
     if (!uses.query) kept.query = at::Tensor();
     if (!uses.key_pre_rope) kept.key_pre_rope = at::Tensor();
     if (!uses.hidden) kept.hidden = at::Tensor();
-    for (at::Tensor* t : {&kept.query, &kept.key_pre_rope, &kept.key, &kept.value, &kept.positions, &kept.valid,
-                          &kept.hidden}) {
+    for (at::Tensor* t : call_tensors(kept)) {
       if (!t->defined()) continue;
       // CUDA: a pinned host copy (strides kept), so the recording holds no device memory; CPU: the
       // model's own tensor (the forward never writes a tensor after handing it to attend()).
@@ -47,18 +49,15 @@ class RecordingMethod : public KVMethod {
       record_.bytes += static_cast<int64_t>(t->numel() * t->element_size());
     }
     record_.calls.push_back(std::move(kept));
-    at::Tensor key_valid = has_padding_ ? store_.filled(call.layer, 2) : at::Tensor();
-    return exact_attention(call.query, store_.filled(call.layer, 0), store_.filled(call.layer, 1), call.slot_offset,
-                           key_valid, call.scale);
+    return full_->attend(call);
   }
 
-  KVMemory memory() const override { return KVMemory{}; }
+  KVMemory memory() const override { return full_->memory(); }
 
  private:
   PrefillRecord& record_;
   bool to_host_;
-  KVSlotStore store_;
-  bool has_padding_ = false;
+  std::unique_ptr<KVMethod> full_;
 };
 
 }  // namespace
@@ -90,8 +89,7 @@ at::Tensor replay_prefill(const PrefillRecord& record, const CausalLM& model, KV
   const at::Device device = model.device();
   for (const AttentionCall& recorded : record.calls) {
     AttentionCall call = recorded;
-    for (at::Tensor* t : {&call.query, &call.key_pre_rope, &call.key, &call.value, &call.positions, &call.valid,
-                          &call.hidden})
+    for (at::Tensor* t : call_tensors(call))
       if (t->defined() && t->device() != device) *t = t->to(device, /*non_blocking=*/true);
     call.output_wanted = false;
     method.attend(call);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Shared prefill: the exact prefill of a batch of prompts, computed once and replayed into any
-// number of methods. record_prefill() runs the model over the prompts with exact attention (what
-// the full cache computes) and keeps every layer's AttentionCall of every prefill chunk plus the
+// number of methods. record_prefill() runs the model over the prompts with the full cache (the
+// registered "full" method: exact attention over every slot) and keeps every layer's AttentionCall of every prefill chunk plus the
 // logits of the last slot; generate() with GenerateOptions::shared_prefill replays those calls into
 // the run's method (output_wanted = false) instead of running the model, then decodes as usual.
-// A method that declares PrefillUses (harness/kv/method.h) computes exact attention in its prefill,
+// A method that declares PrefillUses (harness/kv/prefill_uses.h) computes exact attention in its prefill,
 // so the replayed method ends the prompt in the same state, bit for bit, as after its own prefill.
 //
 // Memory: the recording holds, per layer and chunk, keys and values [B, Hkv, T, d] and the declared

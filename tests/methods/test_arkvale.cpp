@@ -214,15 +214,11 @@ TEST(ArkVale, DecodeAttendsExactlyTheResidentPagesAndCountsRecalls) {
       const int64_t pages = 13, groups = ranking == "kv_head" ? hkv : 1;
       const std::string label = ranking + " cache " + std::to_string(cache);
       test::LayerSequence seq = test::random_onehot_sequence(hq, hkv, s + steps, d, 31);
-      ModelConfig config;
-      config.num_layers = 1;
-      config.head_dim = d;
-      config.num_kv_heads = hkv;
-      config.num_heads = hq;
+      const KVShape shape{1, hq, hkv, d};  // layers, query heads, KV heads, head_dim
       auto method = test::make_method("arkvale", {{"token_budget", k * page - 2}, {"cache_pages", cache}, {"page_size", page},
                                                   {"sink_pages", sinks}, {"window_pages", window}, {"dense_layers", 0},
                                                   {"ranking", ranking}});
-      method->reset({config.kv_shape(), nullptr, nullptr}, 1, s + steps);
+      method->reset({shape, nullptr, nullptr}, 1, s + steps);
       method->attend(seq.call(0, 20, AttentionPhase::kPrefill, false));
       method->attend(seq.call(20, s - 20, AttentionPhase::kPrefill, true));
       const at::Tensor prompt_keys = seq.key.narrow(2, 0, (pages - 1) * page);
@@ -248,7 +244,7 @@ TEST(ArkVale, DecodeAttendsExactlyTheResidentPagesAndCountsRecalls) {
         const KVMemory m = method->memory();
         EXPECT_EQ(m.cache_lookups, (t + 1) * groups * k) << label;
         EXPECT_EQ(m.cache_hits, hits) << label;
-        EXPECT_EQ(m.host_to_device_bytes, recalled * kv_formula::arkvale_recall_bytes_per_page(config.kv_shape(), groups, page, 4))
+        EXPECT_EQ(m.host_to_device_bytes, recalled * kv_formula::arkvale_recall_bytes_per_page(shape, groups, page, 4))
             << label << " step " << t;
         ASSERT_EQ(m.layer_budgets.size(), 1u);
         const int64_t c = sim.cache;
@@ -400,12 +396,8 @@ TEST(ArkVale, FormulasGiveTheSectionOneNineFigures) {
 TEST(ArkVale, CacheTooSmallForTheBudgetIsAConfigError) {
   auto method = test::make_method("arkvale", {{"token_budget", 64}, {"cache_pages", 3}, {"page_size", 8}, {"dense_layers", 0}});
   test::LayerSequence seq = test::random_onehot_sequence(2, 1, 40, 16, 3);
-  ModelConfig config;
-  config.num_layers = 1;
-  config.head_dim = 16;
-  config.num_kv_heads = 1;
-  config.num_heads = 2;
-  method->reset({config.kv_shape(), nullptr, nullptr}, 1, 41);
+  const KVShape shape{1, 2, 1, 16};  // layers, query heads, KV heads, head_dim
+  method->reset({shape, nullptr, nullptr}, 1, 41);
   try {
     method->attend(seq.call(0, 40, AttentionPhase::kPrefill));
     FAIL() << "expected a config error";

@@ -29,13 +29,9 @@ LayerRun drive(const test::LayerSequence& seq, const nlohmann::json& params, int
   const int64_t hq = seq.query.size(1), hkv = seq.key.size(1), d = seq.key.size(3);
   test::LayerSequence on{seq.query.to(device, dtype), seq.key_pre_rope.to(device, dtype), seq.key.to(device, dtype),
                          seq.value.to(device, dtype), seq.positions.to(device), seq.scale};
-  ModelConfig config;
-  config.num_layers = 1;
-  config.num_heads = hq;
-  config.num_kv_heads = hkv;
-  config.head_dim = d;
+  const KVShape shape{1, hq, hkv, d};  // layers, query heads, KV heads, head_dim
   auto method = test::make_method("arkvale", params);
-  method->reset({config.kv_shape(), nullptr, nullptr}, 1, s + steps);
+  method->reset({shape, nullptr, nullptr}, 1, s + steps);
   LayerRun run;
   method->attend(on.call(0, s, AttentionPhase::kPrefill));
   for (int64_t t = 0; t < steps; ++t) {

@@ -58,16 +58,12 @@ TEST(ArkValeReference, SameDigestsScoresAndPagesAsThePortedReference) {
     // The method on the same tensors, one-hot values: attended rows = resident pages + generated.
     test::LayerSequence seq{q, keys, keys, test::onehot_values(hkv, s + steps, d), at::arange(s + steps, at::kLong).unsqueeze(0),
                             1.0 / std::sqrt(static_cast<double>(d))};
-    ModelConfig config;
-    config.num_layers = 1;
-    config.num_heads = hq;
-    config.num_kv_heads = hkv;
-    config.head_dim = d;
+    const KVShape shape{1, hq, hkv, d};  // layers, query heads, KV heads, head_dim
     // The study's budget form: k ranked pages = token_budget / page; cache = the reference's page_budgets.
     auto method = test::make_method("arkvale", {{"token_budget", k * page}, {"cache_pages", cache}, {"page_size", page},
                                                 {"sink_pages", sinks}, {"window_pages", window}, {"dense_layers", 0},
                                                 {"ranking", groups == 1 ? "layer" : "kv_head"}});
-    method->reset({config.kv_shape(), nullptr, nullptr}, 1, s + steps);
+    method->reset({shape, nullptr, nullptr}, 1, s + steps);
     method->attend(seq.call(0, s, AttentionPhase::kPrefill));
     int64_t recalled = 0;
     for (int64_t t = 0; t < steps; ++t) {
@@ -94,7 +90,7 @@ TEST(ArkValeReference, SameDigestsScoresAndPagesAsThePortedReference) {
         EXPECT_EQ(test::attended_positions(out, h), want) << name << " step " << t << " head " << h;
       }
       EXPECT_EQ(method->memory().host_to_device_bytes,
-                recalled * kv_formula::arkvale_recall_bytes_per_page(config.kv_shape(), groups, page, 4))
+                recalled * kv_formula::arkvale_recall_bytes_per_page(shape, groups, page, 4))
           << name << " step " << t;
     }
     EXPECT_GT(recalled, 0) << name << ": the reference recalled no page; the check would be weak";

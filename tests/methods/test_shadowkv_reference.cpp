@@ -18,7 +18,7 @@
 // the cases use head_dim 128, where the two agree.
 #include "harness/kv/method.h"
 #include "harness/kv/rope.h"
-#include "harness/model/model_config.h"
+#include "harness/kv/kv_shape.h"
 #include "methods/shadowkv_ops.h"
 #include "tests/methods/attention_calls.h"
 #include "tests/methods/eviction_reference.h"
@@ -115,15 +115,11 @@ TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
     at::Tensor values = at::zeros({1, hkv, n, d});
     for (int64_t c = 0; c < layout.chunks; ++c) values.narrow(2, c * chunk, chunk).select(3, c).fill_(1.0);
     const test::LayerSequence seq{query, key_pre, key, values, positions, 1.0 / std::sqrt(static_cast<double>(d))};
-    ModelConfig config;
-    config.num_layers = 1;
-    config.num_heads = hq;
-    config.num_kv_heads = hkv;
-    config.head_dim = d;
+    const KVShape shape{1, hq, hkv, d};  // layers, query heads, KV heads, head_dim
     auto method = KVMethodRegistry::instance().find("shadowkv")->make(
         {{"sparse_budget", sparse}, {"rank", rank}, {"chunk_size", chunk}, {"local_chunks", 4},
          {"outlier_chunks", outliers}, {"reuse_hits", true}, {"svd", "exact"}});
-    method->reset({config.kv_shape(), nullptr, &rope}, 1, n);
+    method->reset({shape, nullptr, &rope}, 1, n);
     method->attend(seq.call(0, s, AttentionPhase::kPrefill));
     for (int64_t t = 0; t < steps; ++t) {
       const nlohmann::json& step = cs["decode"][static_cast<size_t>(t)];

@@ -22,7 +22,7 @@
 #include "harness/kv/higgs.h"
 #include "harness/kv/method.h"
 #include "harness/kv/rope.h"
-#include "harness/model/model_config.h"
+#include "harness/kv/kv_shape.h"
 #include "harness/params.h"
 #include "methods/yakv_stores.h"
 #include "tests/methods/attention_calls.h"
@@ -129,11 +129,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
     const at::Tensor values = at::randn({1, hkv, total, d});
     const test::LayerSequence seq{query, k_pre, k, values, at::arange(total, at::kLong).unsqueeze(0),
                                   1.0 / std::sqrt(static_cast<double>(d))};
-    ModelConfig config;
-    config.num_layers = 1;
-    config.num_heads = hq;
-    config.num_kv_heads = hkv;
-    config.head_dim = d;
+    const KVShape shape{1, hq, hkv, d};  // layers, query heads, KV heads, head_dim
     Rope rope(RopeConfig{}, d, at::kCPU);
     const auto* entry = KVMethodRegistry::instance().find("yakv");
     nlohmann::json params = default_params(entry->params);
@@ -144,7 +140,7 @@ TEST(YakvReference, SameLandmarksAndPositionsAsThePortedStudyCode) {
                    {"residual_quantization", residual_dim > 0}, {"meta_chunk_size", meta_chunk},
                    {"residual_grid_dim", residual_dim > 0 ? residual_dim : 4}, {"residual_grid_size", 256}});
     auto method = entry->make(params);
-    method->reset({config.kv_shape(), nullptr, &rope}, 1, total);
+    method->reset({shape, nullptr, &rope}, 1, total);
     method->attend(seq.call(0, s, AttentionPhase::kPrefill));
     auto* probe = dynamic_cast<YakvSelectionProbe*>(method.get());
     ASSERT_NE(probe, nullptr);
