@@ -157,6 +157,7 @@ stage kernels "bench_kv_ops --benchmark_filter=$kernel_filter" \
   --benchmark_out="$out/bench_kv_ops.json" --benchmark_out_format=json
 
 # --- models, decode ---------------------------------------------------------------------------------
+# Methods as bench_model reads them: names, each optionally with overrides (infinigen:dense_layers=1).
 methods="${KVBENCH_CHECK_METHODS:-full,shadowkv,yakv_gpu,quest}"
 if [ "$dry" = 1 ]; then
   models_dir="$KVBENCH_TEST_TMP/tiny_models"
@@ -188,13 +189,14 @@ fi
 # contexts survive a cut at the time budget.
 decode() {
   [ -d "$decode_model" ] || { echo "no checkpoint at $decode_model (models stage)"; return 1; }
-  local context
-  for context in ${contexts//,/ }; do
+  local context failed=0
+  for context in ${contexts//,/ }; do  # a failed benchmark (exit 1, its error in the JSON) stops no other
     KVBENCH_BENCH_MODEL_DIR="$decode_model" KVBENCH_BENCH_METHODS="$methods" KVBENCH_BENCH_CONTEXTS="$context" \
       KVBENCH_BENCH_PREFILL_CHUNK="${KVBENCH_BENCH_PREFILL_CHUNK:-8192}" \
       "$build/tests/bench_model" --benchmark_filter=BM_Generate \
-      --benchmark_out="$out/bench_model_$context.json" --benchmark_out_format=json || return 1
+      --benchmark_out="$out/bench_model_$context.json" --benchmark_out_format=json || failed=1
   done
+  return "$failed"
 }
 stage decode "bench_model: $methods at contexts $contexts" decode
 

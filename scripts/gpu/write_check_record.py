@@ -97,6 +97,9 @@ def bench_section(out, name, columns):
     for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") not in ("median",):
             continue
+        if b.get("error_occurred"):  # a benchmark that failed: its message in the time column
+            rows.append([b.get("name"), f"error: {b.get('error_message', '?')}"] + [""] * len(columns))
+            continue
         row = [b.get("name"), f"{b.get('real_time', float('nan')):.4g} {b.get('time_unit', '')}"]
         for key, fmt in columns:
             value = b.get(key)

@@ -4,14 +4,19 @@
 // tiny model (default llama3); KVBENCH_BENCH_DTYPE=bf16 runs in bfloat16 (default fp32).
 // With KVBENCH_BENCH_MODEL_DIR=<folder> it also times greedy generation of that checkpoint (bf16, CUDA
 // when present) at the contexts in KVBENCH_BENCH_CONTEXTS (default 4096,32768,131072) for each KV
-// method in KVBENCH_BENCH_METHODS (default full; registered names, run with their default params):
+// method in KVBENCH_BENCH_METHODS (default full; comma-separated registered names, each run with its
+// default params unless followed by overrides, `name:key=value:key=value`, values read as JSON where
+// they parse, else as strings; e.g. `infinigen:dense_layers=1` for a two-layer model):
 // TTFT, TPOT, the method's device/host/host-to-device bytes, the methods.md section 7.3 full-cache
 // roofline at KVBENCH_HBM_BW bytes/s (default 3.35e12, H100 SXM) and the same bytes at the read
 // bandwidth measured on the device (floor_ms, fraction_of_floor). Benchmarks are named
 // BM_Generate/<method>/<context>. KVBENCH_BENCH_MODEL_DTYPE=fp32 loads that checkpoint in float32
 // (default bf16; fp32 is how the CPU runs the embedded model).
+// A benchmark whose method or generation fails is reported as an error (its message in the JSON) and
+// the others still run; the process then exits 1.
 #include "harness/model/causal_lm.h"
 #include "harness/model/generate.h"
+#include "harness/params.h"
 #include "tests/model/tiny_models.h"
 
 #include <ATen/Context.h>
@@ -111,6 +116,37 @@ double measured_read_bandwidth(at::Device device) {
   return best;
 }
 
+// Set when a BM_Generate benchmark failed (reported through SkipWithError): the exit status.
+bool generate_failed = false;
+
+// One KVBENCH_BENCH_METHODS item, `name[:key=value]...`: the registry entry and its resolved params.
+struct BenchMethod {
+  std::string label;  // the item as given, the benchmark's name part
+  const RegistryEntry<KVMethod>* entry = nullptr;
+  nlohmann::json params;
+};
+
+BenchMethod parse_bench_method(const std::string& item) {
+  BenchMethod out;
+  out.label = item;
+  std::stringstream parts(item);
+  std::string name;
+  std::getline(parts, name, ':');
+  out.entry = KVMethodRegistry::instance().find(name);
+  if (out.entry == nullptr) throw std::runtime_error("KVBENCH_BENCH_METHODS: no KV method named '" + name + "'");
+  nlohmann::json given = nlohmann::json::object();
+  for (std::string kv; std::getline(parts, kv, ':');) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::runtime_error("KVBENCH_BENCH_METHODS: '" + kv + "' in '" + item + "' is not key=value");
+    const std::string value = kv.substr(eq + 1);
+    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    given[kv.substr(0, eq)] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
+  out.params = resolve_params(out.entry->params, given, "KVBENCH_BENCH_METHODS " + name, nullptr);
+  return out;
+}
+
 void register_large(const std::string& dir) {
   static std::unique_ptr<CausalLM> model;
   const at::Device device = at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
@@ -120,28 +156,36 @@ void register_large(const std::string& dir) {
   std::stringstream contexts(test::env_or("KVBENCH_BENCH_CONTEXTS", "4096,32768,131072"));
   const double bandwidth = std::stod(test::env_or("KVBENCH_HBM_BW", "3.35e12"));
   const int64_t chunk = std::stoll(test::env_or("KVBENCH_BENCH_PREFILL_CHUNK", "0"));
-  std::vector<std::string> methods;
+  std::vector<BenchMethod> methods;
   std::stringstream method_list(test::env_or("KVBENCH_BENCH_METHODS", "full"));
-  for (std::string name; std::getline(method_list, name, ',');) methods.push_back(name);
+  for (std::string item; std::getline(method_list, item, ',');) methods.push_back(parse_bench_method(item));
   for (std::string item; std::getline(contexts, item, ',');) {
     const int64_t context = std::stoll(item);
-    for (const std::string& method_name : methods) {
-      const auto* entry = KVMethodRegistry::instance().find(method_name);
-      if (entry == nullptr) throw std::runtime_error("KVBENCH_BENCH_METHODS: no KV method named " + method_name);
-      const nlohmann::json params = default_params(entry->params);
-      benchmark::RegisterBenchmark(("BM_Generate/" + method_name + "/" + item).c_str(), [=](benchmark::State& state) {
+    for (const BenchMethod& bm : methods) {
+      benchmark::RegisterBenchmark(("BM_Generate/" + bm.label + "/" + item).c_str(), [=](benchmark::State& state) {
         const CausalLM& m = *model;
         std::vector<int64_t> prompt(context);
         for (int64_t i = 0; i < context; ++i) prompt[i] = 4 + (i * 7919) % (m.config().vocab_size - 4);
-        auto method = entry->make(params);
         GenerateOptions opt;
         opt.max_new_tokens = 33;
         opt.stop_on_eos = false;
         opt.prefill_chunk = chunk;
         GenerateResult r;
+        std::string error;
         for (auto _ : state) {
-          r = generate(m, *method, {prompt}, opt);
+          try {
+            auto method = bm.entry->make(bm.params);
+            r = generate(m, *method, {prompt}, opt);
+          } catch (const std::exception& e) {
+            error = e.what();
+            break;
+          }
           state.SetIterationTime((r.prefill_ms + std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0)) / 1e3);
+        }
+        if (!error.empty()) {
+          generate_failed = true;
+          state.SkipWithError(error.c_str());
+          return;
         }
         const double tpot = std::accumulate(r.decode_ms.begin(), r.decode_ms.end(), 0.0) / static_cast<double>(r.decode_ms.size());
         const double roofline_ms = roofline_bytes(m, context) / bandwidth * 1e3;
@@ -175,5 +219,5 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  return 0;
+  return kvbench::generate_failed ? 1 : 0;
 }
