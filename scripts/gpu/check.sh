@@ -135,6 +135,11 @@ else
   build="$repo/build-gpu"
   stage build "unpack + configure + build ${gpu_targets[*]}" \
     bash "$repo/scripts/gpu/setup_on_device.sh" "$build" "$repo/.device/prefix" "${gpu_targets[@]}"
+  # A re-run on a still-warm machine that skips the build stage but carries .device again gets a
+  # .device without the unpacked prefix (a carried path replaces the folder there): unpack it again.
+  if [ ! -d "$repo/.device/prefix/usr/lib/x86_64-linux-gnu" ]; then
+    for deb in "$repo"/.device/debs/*.deb; do dpkg -x "$deb" "$repo/.device/prefix"; done
+  fi
   export LD_LIBRARY_PATH="$repo/.device/prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 

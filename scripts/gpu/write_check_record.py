@@ -34,6 +34,25 @@ def load_json(path):
         return {"error": f"{os.path.basename(path)}: invalid JSON at line {e.lineno}: {e.msg}"}
 
 
+def load_benchmark_json(path):
+    """A Google Benchmark JSON file; one cut short (the process stopped at the time budget) keeps the
+    benchmarks it completed: the library writes each benchmark's object whole as it finishes, so the
+    text up to the last closed entry of "benchmarks" plus the closing brackets is the valid part."""
+    data = load_json(path)
+    if data is None or "error" not in data:
+        return data
+    text = read(path)
+    cut = text.rfind("\n    }")
+    if '"benchmarks": [' not in text or cut < text.find('"benchmarks": ['):
+        return data
+    try:
+        salvaged = json.loads(text[:cut + len("\n    }")] + "\n  ]\n}")
+    except json.JSONDecodeError:
+        return data
+    salvaged["truncated"] = data["error"]
+    return salvaged
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -87,10 +106,14 @@ def bench_section(out, name, columns):
     if not files:
         return f"{name} missing (its stage did not run or failed)."
     data = {"benchmarks": [], "context": {}}
+    problems = []  # files unreadable or cut short: said under the table, the other files' rows kept
     for f in files:
-        part = load_json(f)
-        if "error" in part:
-            return part["error"]
+        part = load_benchmark_json(f)
+        if part is None or "error" in part:
+            problems.append(part["error"] if part else f"{os.path.basename(f)}: unreadable")
+            continue
+        if "truncated" in part:
+            problems.append(f"{part['truncated']} (cut short: the benchmarks completed before the cut are shown)")
         data["benchmarks"] += part.get("benchmarks", [])
         data["context"] = part.get("context", {})
     rows = []
@@ -108,6 +131,8 @@ def bench_section(out, name, columns):
     header = ["benchmark", "time"] + [key for key, _ in columns]
     ctx = data.get("context", {})
     note = f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, built {ctx.get('library_build_type', '?')}"
+    for p in problems:
+        note += f"\n\n{p}"
     return (table(header, rows) if rows else "no benchmark rows.") + "\n\n" + note
 
 
