@@ -94,7 +94,6 @@ struct AttentionCall {
   bool output_wanted = true;
 };
 
-
 // Tokens one KV head attends at a decode step, by role (mean over KV heads and sequences when they
 // differ). Methods resolve their budgets per layer at the end of prefill and report them here, so a
 // table can always say how many tokens each method attended (sink + local + outliers + selected +

@@ -44,4 +44,10 @@ inline std::set<int64_t> index_set(const at::Tensor& indices) {
   return std::set<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
+// The same for a JSON list of indices (a reference script's choice).
+inline std::set<int64_t> index_set(const nlohmann::json& list) {
+  const auto v = list.get<std::vector<int64_t>>();
+  return std::set<int64_t>(v.begin(), v.end());
+}
+
 }  // namespace kvbench::test

@@ -59,7 +59,7 @@ struct Decoded {
 };
 
 inline Decoded run_once(const CausalLM& model, const std::string& method_name, const std::vector<int64_t>& prompt,
-             int64_t prefill_chunk, const PrefillRecord* record) {
+                        int64_t prefill_chunk, const PrefillRecord* record) {
   std::unique_ptr<KVMethod> method = make_method(method_name, compressing_params().at(method_name));
   GenerateOptions options;
   options.max_new_tokens = 12;

@@ -83,14 +83,7 @@ std::string niah_config(const fs::path& out, const std::string& method, int batc
 // sample id -> prediction of the one run under `out`.
 std::map<std::string, nlohmann::json> rows_of(const fs::path& out) {
   std::map<std::string, nlohmann::json> rows;
-  for (const auto& entry : fs::recursive_directory_iterator(out)) {
-    if (entry.path().filename() != "samples.jsonl") continue;
-    std::ifstream in(entry.path());
-    for (std::string line; std::getline(in, line);) {
-      nlohmann::json row = nlohmann::json::parse(line);
-      rows[row["id"].get<std::string>()] = row;
-    }
-  }
+  test::for_each_sample_row(out, [&](const fs::path&, const nlohmann::json& row) { rows[row["id"].get<std::string>()] = row; });
   return rows;
 }
 

@@ -38,11 +38,6 @@ namespace {
 
 const int kSingleThread = (at::set_num_threads(1), 0);
 
-std::set<int64_t> as_set(const nlohmann::json& list) {
-  const auto v = list.get<std::vector<int64_t>>();
-  return std::set<int64_t>(v.begin(), v.end());
-}
-
 TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
   const nlohmann::json ref = test::seeded_reference("shadowkv_reference.py");
   const nlohmann::json& cases = ref["cases"];
@@ -80,7 +75,7 @@ TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
     const shadowkv::ChunkSummary summary = shadowkv::summarize_chunks(key.narrow(2, 0, s), layout);
     for (int64_t h = 0; h < hkv; ++h) {
       const size_t hs = static_cast<size_t>(h);
-      EXPECT_EQ(test::index_set(summary.outlier_ids[0][h]), as_set(cs["outlier_ids"][hs])) << name << " kv head " << h;
+      EXPECT_EQ(test::index_set(summary.outlier_ids[0][h]), test::index_set(cs["outlier_ids"][hs])) << name << " kv head " << h;
       // The kept chunks in ascending id order, exactly (they index the landmarks).
       EXPECT_EQ(summary.landmark_ids[0][h].contiguous().to(at::kLong).equal(
                     test::tensor_from_json(cs["landmark_ids"][hs], at::kLong)),
@@ -128,7 +123,7 @@ TEST(ShadowKVReference, SameOutliersLandmarksAndChunksAsThePortedReference) {
           shadowkv::select_chunks(query.narrow(2, s + t, 1), summary.landmarks, summary.landmark_ids, layout.selected);
       const at::Tensor attended = method->attend(seq.call(s + t, 1, AttentionPhase::kDecode));
       for (int64_t h = 0; h < hkv; ++h) {
-        const std::set<int64_t> want = as_set(step["selected_chunks"][static_cast<size_t>(h)]);
+        const std::set<int64_t> want = test::index_set(step["selected_chunks"][static_cast<size_t>(h)]);
         ASSERT_EQ(want.size(), static_cast<size_t>(layout.selected)) << name;
         EXPECT_EQ(test::index_set(chosen[0][h]), want) << name << " step " << t << " kv head " << h;
         std::set<int64_t> kept = want;

@@ -24,13 +24,7 @@ using test::run_command;
 using test::tiny_chat_model;
 
 std::string base_config(const fs::path& model, const fs::path& out) {
-  return "task:\n"
-         "  name: longbench.multi_news\n"
-         "  protocol: longbench.official\n"
-         "  limit: 1\n"
-         "  data_root: " + env("KVBENCH_DATA_DIR") + "\n"
-         "  params: {max_length: 400}\n"
-         "model: {path: " + model.string() + ", dtype: float32, device: cpu}\n"
+  return test::multi_news_yaml(model, 400, /*limit=*/1) +
          "generation: {max_new_tokens: 2}\n"
          "output: {dir: " + out.string() + "}\n";
 }

@@ -59,15 +59,8 @@ TEST(EnginePerRunSettings, SweepCellsSharingAnEngineRecordTheirOwnSettings) {
   const fs::path model = tiny_chat_model();
   const fs::path root = fs::path(env("KVBENCH_TEST_TMP", "/tmp")) / "engine_per_run";
   ASSERT_TRUE(kvbench::test::recreate_dir(root));
-  const std::string data_root = env("KVBENCH_DATA_DIR");
   const std::string base =
-      "task:\n"
-      "  name: longbench.multi_news\n"
-      "  protocol: longbench.official\n"
-      "  limit: 1\n"
-      "  data_root: " + data_root + "\n"
-      "  params: {max_length: 400}\n"
-      "model: {path: " + model.string() + ", dtype: float32, device: cpu}\n"
+      kvbench::test::multi_news_yaml(model, 400, /*limit=*/1) +
       "method: {name: full}\n"
       "generation: {max_new_tokens: 3}\n";
   {

@@ -26,12 +26,7 @@ using test::env;
 using test::run_command;
 
 std::string sweep_config(const fs::path& out, const std::string& shared_prefill) {
-  return "task:\n"
-         "  name: longbench.multi_news\n"
-         "  protocol: longbench.official\n"
-         "  data_root: " + env("KVBENCH_DATA_DIR") + "\n"
-         "  params: {max_length: 300}\n"
-         "model: {path: " + test::tiny_chat_model().string() + ", dtype: float32, device: cpu}\n"
+  return test::multi_news_yaml(test::tiny_chat_model(), 300) +
          "generation: {max_new_tokens: 6, shared_prefill: " + shared_prefill + "}\n"
          "output: {dir: " + out.string() + "}\n"
          "sweep:\n"
@@ -47,14 +42,9 @@ std::string sweep_config(const fs::path& out, const std::string& shared_prefill)
 // samples.jsonl rows of every run below `root`, by (run directory relative to root, sample id).
 std::map<std::pair<std::string, std::string>, json> rows_under(const fs::path& root) {
   std::map<std::pair<std::string, std::string>, json> rows;
-  for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.path().filename() != "samples.jsonl") continue;
-    std::ifstream in(entry.path());
-    for (std::string line; std::getline(in, line);) {
-      json row = json::parse(line);
-      rows[{fs::relative(entry.path().parent_path(), root).string(), row["id"].get<std::string>()}] = row;
-    }
-  }
+  test::for_each_sample_row(root, [&](const fs::path& run_dir, const json& row) {
+    rows[{fs::relative(run_dir, root).string(), row["id"].get<std::string>()}] = row;
+  });
   return rows;
 }
 

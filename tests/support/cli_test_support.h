@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Test helper for tests that drive the kvbench binary: environment lookups, running a command with
-// its exit code and output, reading JSON files, and the tiny random Qwen3 chat model (real Qwen3
-// tokenizer and template, made once per test tmp dir by tests/support/make_tiny_chat_model.py).
+// its exit code and output, reading JSON files, the reference scripts' output, the tiny random Qwen3
+// chat model (real Qwen3 tokenizer and template, made once per test tmp dir by
+// tests/support/make_tiny_chat_model.py), a LongBench config section and the rows of recorded runs.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -87,6 +89,30 @@ inline const std::filesystem::path& tiny_chat_model() {
     return out;
   }();
   return dir;
+}
+
+// The task: and model: sections of a CLI test config: LongBench multi_news (official protocol, the
+// shared data, prompts cut to `max_length` tokens, the first `limit` samples or all when 0) on the
+// model folder `model` in float32 on the CPU.
+inline std::string multi_news_yaml(const std::filesystem::path& model, int max_length, int limit = 0) {
+  return std::string("task:\n"
+                     "  name: longbench.multi_news\n"
+                     "  protocol: longbench.official\n") +
+         (limit > 0 ? "  limit: " + std::to_string(limit) + "\n" : "") +
+         "  data_root: " + env("KVBENCH_DATA_DIR") + "\n"
+         "  params: {max_length: " + std::to_string(max_length) + "}\n"
+         "model: {path: " + model.string() + ", dtype: float32, device: cpu}\n";
+}
+
+// Every row of every samples.jsonl under `root`, with the run directory holding it.
+inline void for_each_sample_row(const std::filesystem::path& root,
+                                const std::function<void(const std::filesystem::path& run_dir,
+                                                         const nlohmann::json& row)>& visit) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (entry.path().filename() != "samples.jsonl") continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) visit(entry.path().parent_path(), nlohmann::json::parse(line));
+  }
 }
 
 }  // namespace kvbench::test
